@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The contract between the XDP datapath and the Go agent: every struct and
+ * enum here is shared. Go gets its mirror from `bpf2go -type`, never by hand,
+ * so a change here is a change of pkg/datapath's generated types too. */
+#ifndef PALISADE_ABI_H
+#define PALISADE_ABI_H
+
+#include <linux/types.h>
+
+/* Capacities. Policy tables hold two generations at once (the active one and
+ * the one being built), so the array maps below are 2x these. */
+#define PAL_MAX_LENS 24           /* distinct prefix lengths per ingress/ruleset and family */
+#define PAL_MAX_ORGS 4096         /* organisations (slot 0 = unattributed traffic) */
+#define PAL_MAX_RULESETS (PAL_MAX_ORGS + 1)
+#define PAL_MAX_PORT_RANGES (1 << 20)
+#define PAL_MAX_RULE_SLOTS (1 << 18)
+#define PAL_MAX_INGRESSES 8192
+#define PAL_MAX_SOURCES (1 << 17)
+#define PAL_MAX_DESTS (1 << 19)
+#define PAL_PORT_SEARCH_STEPS 21  /* ceil(log2(PAL_MAX_PORT_RANGES)) + 1 */
+#define PAL_REMEDIATION_RULESET 0 /* ruleset of every suspended organisation */
+
+enum pal_verdict {
+	PAL_VERDICT_DROP = 0,
+	PAL_VERDICT_ALLOW = 1,
+	PAL_VERDICT_INSPECT = 2,
+	PAL_VERDICT_PASS = 3, /* link-local control traffic (ARP, ND): not policy */
+	PAL_VERDICT__MAX = 4,
+};
+
+/* Why a packet was dropped. Names for logs and metrics live in Go. */
+enum pal_drop_reason {
+	PAL_DROP_NONE = 0,
+	PAL_DROP_L2_TRUNCATED = 1,
+	PAL_DROP_VLAN_DEPTH = 2,
+	PAL_DROP_L3_UNSUPPORTED = 3,
+	PAL_DROP_IPV4_MALFORMED = 4,
+	PAL_DROP_IPV4_SOURCE_ROUTE = 5,
+	PAL_DROP_IPV6_MALFORMED = 6,
+	PAL_DROP_IPV6_EXT_HEADER = 7,
+	PAL_DROP_FRAGMENT = 8,
+	PAL_DROP_L4_TRUNCATED = 9,
+	PAL_DROP_L4_UNSUPPORTED = 10,
+	PAL_DROP_UNKNOWN_INGRESS = 11,
+	PAL_DROP_SPOOFED_SOURCE = 12,
+	PAL_DROP_NO_RULE = 13,
+	PAL_DROP_SUSPENDED = 14,
+	PAL_DROP_NO_FLOW = 15,
+	PAL_DROP_NO_POLICY = 16,
+	PAL_DROP_FLOW_DENIED = 17,
+	PAL_DROP_INTERNAL = 18,
+	PAL_DROP__MAX = 19,
+};
+
+enum pal_org_state {
+	PAL_ORG_ACTIVE = 0,
+	PAL_ORG_SUSPENDED = 1,
+};
+
+enum pal_proto_class {
+	PAL_CLASS_TCP = 0,
+	PAL_CLASS_UDP = 1,
+	PAL_CLASS_ICMP = 2, /* echo request; ICMPv6 for IPv6 */
+	PAL_CLASS__MAX = 3,
+};
+
+enum pal_config_flags {
+	PAL_CFG_FORWARD = 1 << 0, /* forward allowed packets in XDP (fib lookup + redirect) */
+};
+
+enum pal_ingress_kind {
+	PAL_INGRESS_ORGS = 0,     /* organisations enter here: identify, then policy */
+	PAL_INGRESS_SERVICES = 1, /* service side: only replies to known flows */
+};
+
+enum pal_flow_flags {
+	PAL_FLOW_ORIG_LO = 1 << 0,     /* the originator is the key's lo endpoint */
+	PAL_FLOW_SEEN_REPLY = 1 << 1,
+	PAL_FLOW_FIN_ORIG = 1 << 2,
+	PAL_FLOW_FIN_REPLY = 1 << 3,
+	PAL_FLOW_RST = 1 << 4,
+	PAL_FLOW_FAIL_OPEN = 1 << 5,   /* inspected flow passes if the inspector is gone */
+};
+
+enum pal_rule_flags {
+	PAL_RULE_FAIL_OPEN = 1 << 0,
+};
+
+/* The mark an inspected packet carries to netfilter (XDP metadata -> skb->mark). */
+#define PAL_MARK_INSPECT 0x50a10000
+#define PAL_MARK_FAIL_OPEN 0x1
+
+/* config[0]: read once per packet. active_gen selects the policy generation. */
+struct pal_config {
+	__u32 active_gen;   /* 0 or 1 */
+	__u32 flags;        /* enum pal_config_flags */
+	__u32 policy_loaded;/* 0 until the first policy is published: everything drops */
+	__u32 tcp_syn_timeout_s;
+	__u32 tcp_established_timeout_s;
+	__u32 tcp_closing_timeout_s;
+	__u32 udp_timeout_s;
+	__u32 icmp_timeout_s;
+	__u32 frag_timeout_s;
+	__u32 pad;
+};
+
+/* ingresses: where a packet entered. vlan 0 = untagged; inner_vlan for QinQ. */
+struct pal_ingress_key {
+	__u32 ifindex;
+	__u16 vlan;
+	__u16 inner_vlan;
+	__u32 gen;
+};
+
+struct pal_ingress {
+	__u32 id;
+	__u8 kind; /* enum pal_ingress_kind */
+	__u8 n4;   /* source prefix lengths registered on this ingress, longest first */
+	__u8 n6;
+	__u8 pad;
+	__u8 lens4[PAL_MAX_LENS];
+	__u8 lens6[PAL_MAX_LENS];
+};
+
+/* sources: (ingress, source prefix) -> organisation index of that generation. */
+struct pal_src_key {
+	__u32 ingress;
+	__u8 gen;
+	__u8 family; /* 4 or 6 */
+	__u8 plen;
+	__u8 pad;
+	__u32 addr[4]; /* network order, masked to plen; IPv4 in addr[0] */
+};
+
+/* orgs: indexed gen * PAL_MAX_ORGS + org index. */
+struct pal_org {
+	__u32 slot;    /* counter slot, stable across applies and restarts */
+	__u32 ruleset; /* its own ruleset; PAL_REMEDIATION_RULESET when suspended */
+	__u32 state;   /* enum pal_org_state */
+	__u32 pad;
+};
+
+/* rulesets: indexed gen * PAL_MAX_RULESETS + ruleset. Destination prefix
+ * lengths present, longest first: the first hit is the longest match. */
+struct pal_ruleset {
+	__u8 n4;
+	__u8 n6;
+	__u8 lens4[PAL_MAX_LENS];
+	__u8 lens6[PAL_MAX_LENS];
+};
+
+struct pal_dst_key {
+	__u32 ruleset;
+	__u8 gen;
+	__u8 family;
+	__u8 plen;
+	__u8 pad;
+	__u32 addr[4];
+};
+
+/* A slice of the port_ranges array: sorted, disjoint ranges. */
+struct pal_port_list {
+	__u32 off;
+	__u32 cnt;
+};
+
+/* dests value: what a destination prefix allows, per protocol class. The
+ * compiler folds every shorter covering prefix of the same ruleset into it. */
+struct pal_dst {
+	struct pal_port_list lists[PAL_CLASS__MAX];
+};
+
+/* port_ranges: indexed gen * PAL_MAX_PORT_RANGES + off + i. */
+struct pal_port_range {
+	__u16 lo;
+	__u16 hi;
+	__u32 rule_slot;
+	__u8 verdict; /* PAL_VERDICT_ALLOW or PAL_VERDICT_INSPECT */
+	__u8 flags;   /* enum pal_rule_flags */
+	__u16 pad;
+};
+
+/* flows: one entry per connection, keyed by its endpoints in canonical order
+ * (lo = the smaller address, then port), so both directions find it. */
+struct pal_flow_key {
+	__u32 lo_addr[4];
+	__u32 hi_addr[4];
+	__u16 lo_port;
+	__u16 hi_port;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+struct pal_flow {
+	__u64 created_ns;   /* bpf_ktime_get_coarse_ns */
+	__u64 last_seen_ns;
+	__u64 packets[2];   /* [0] originator -> responder, [1] replies */
+	__u64 bytes[2];
+	__u32 org_slot;
+	__u32 rule_slot;
+	__u32 orig_ifindex;
+	__u16 orig_vlan;
+	__u16 orig_inner_vlan;
+	__u8 verdict;       /* enum pal_verdict; the inspector rewrites INSPECT */
+	__u8 flags;         /* enum pal_flow_flags */
+	__u16 pad;
+	__u32 gen;          /* policy generation that decided it */
+};
+
+/* frags: non-first fragments follow the verdict of their first fragment. */
+struct pal_frag_key {
+	__u32 src[4];
+	__u32 dst[4];
+	__u32 id;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+struct pal_frag {
+	__u64 created_ns;
+	__u32 org_slot;
+	__u32 rule_slot;
+	__u8 verdict;
+	__u8 pad[7];
+};
+
+struct pal_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct pal_rule_counter {
+	__u64 packets;
+	__u64 bytes;
+	__u64 last_hit_ns;
+};
+
+/* Not used by the datapath: it only puts every enum above into BTF, so that
+ * bpf2go can hand their values to Go. */
+struct pal_abi_enums {
+	enum pal_verdict verdict;
+	enum pal_drop_reason drop_reason;
+	enum pal_org_state org_state;
+	enum pal_proto_class proto_class;
+	enum pal_config_flags config_flags;
+	enum pal_ingress_kind ingress_kind;
+	enum pal_flow_flags flow_flags;
+	enum pal_rule_flags rule_flags;
+};
+
+#endif

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* BPF-only: the maps of the boundary program. Policy tables carry a
+ * generation in their key or index; everything else is generation-free. */
+#ifndef PALISADE_MAPS_H
+#define PALISADE_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "../abi.h"
+
+#ifndef PAL_FLOW_TABLE_SIZE
+#define PAL_FLOW_TABLE_SIZE 262144 /* the loader may resize it before load */
+#endif
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pal_config);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* sized for scale, filled on demand */
+	__uint(max_entries, 2 * PAL_MAX_INGRESSES);
+	__type(key, struct pal_ingress_key);
+	__type(value, struct pal_ingress);
+} ingresses SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* sized for scale, filled on demand */
+	__uint(max_entries, 2 * PAL_MAX_SOURCES);
+	__type(key, struct pal_src_key);
+	__type(value, __u32);
+} sources SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * PAL_MAX_ORGS);
+	__type(key, __u32);
+	__type(value, struct pal_org);
+} orgs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * PAL_MAX_RULESETS);
+	__type(key, __u32);
+	__type(value, struct pal_ruleset);
+} rulesets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* sized for scale, filled on demand */
+	__uint(max_entries, 2 * PAL_MAX_DESTS);
+	__type(key, struct pal_dst_key);
+	__type(value, struct pal_dst);
+} dests SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * PAL_MAX_PORT_RANGES);
+	__type(key, __u32);
+	__type(value, struct pal_port_range);
+} port_ranges SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PAL_FLOW_TABLE_SIZE);
+	__type(key, struct pal_flow_key);
+	__type(value, struct pal_flow);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pal_frag_key);
+	__type(value, struct pal_frag);
+} frags SEC(".maps");
+
+/* Egress ports XDP may redirect to: the attached interfaces. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} tx_ports SEC(".maps");
+
+/* Counters: per-CPU, no atomics on the hot path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_MAX_ORGS * PAL_VERDICT__MAX);
+	__type(key, __u32);
+	__type(value, struct pal_counter);
+} org_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_MAX_RULE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pal_rule_counter);
+} rule_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_DROP__MAX);
+	__type(key, __u32);
+	__type(value, struct pal_counter);
+} drop_stats SEC(".maps");
+
+#endif

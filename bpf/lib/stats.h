@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* BPF-only: per-CPU counters. Plain adds: each CPU owns its copy. */
+#ifndef PALISADE_STATS_H
+#define PALISADE_STATS_H
+
+#include "maps.h"
+
+static __always_inline void count_org(__u32 slot, __u32 verdict, __u32 len)
+{
+	__u32 idx = slot * PAL_VERDICT__MAX + verdict;
+	struct pal_counter *c = bpf_map_lookup_elem(&org_stats, &idx);
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+}
+
+static __always_inline void count_rule(__u32 slot, __u32 len, __u64 now)
+{
+	struct pal_rule_counter *c = bpf_map_lookup_elem(&rule_stats, &slot);
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+		c->last_hit_ns = now;
+	}
+}
+
+static __always_inline void count_drop(__u32 reason, __u32 len)
+{
+	struct pal_counter *c = bpf_map_lookup_elem(&drop_stats, &reason);
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+}
+
+#endif

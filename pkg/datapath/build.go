@@ -1,0 +1,136 @@
+package datapath
+
+import (
+	"fmt"
+
+	"github.com/palisade-psn/palisade/pkg/policy"
+)
+
+// build lays out c as entries of generation gen, with counter slots already
+// assigned. It touches no map: a policy that does not fit is refused here.
+func build(c *policy.Compiled, gen uint32, caps capacities, attached []string,
+	orgSlots, ruleSlots map[string]uint32) (*tables, error) {
+	t := &tables{}
+	if uint32(len(c.Orgs)) >= caps.orgs || uint32(len(c.Rulesets)) > caps.rulesets {
+		return nil, fmt.Errorf("policy has %d organisations; the datapath holds %d", len(c.Orgs), caps.orgs-1)
+	}
+	if err := t.addIngresses(c, gen, caps, attached); err != nil {
+		return nil, err
+	}
+	for i, o := range c.Orgs {
+		v := BoundaryPalOrg{Slot: orgSlots[o.ID], Ruleset: uint32(o.Ruleset)}
+		if o.Suspended {
+			v.State = uint32(BoundaryPalOrgStatePAL_ORG_SUSPENDED)
+		}
+		t.orgIdx = append(t.orgIdx, gen*caps.orgs+uint32(i))
+		t.orgVals = append(t.orgVals, v)
+	}
+	for i := range c.Rulesets {
+		if err := t.addRuleset(c, i, gen, caps, ruleSlots); err != nil {
+			return nil, err
+		}
+	}
+	if uint32(len(t.dstKeys)) > caps.dests || uint32(len(t.srcKeys)) > caps.sources {
+		return nil, fmt.Errorf("policy has %d destination and %d source prefixes; the datapath holds %d and %d",
+			len(t.dstKeys), len(t.srcKeys), caps.dests, caps.sources)
+	}
+	return t, nil
+}
+
+func (t *tables) addIngresses(c *policy.Compiled, gen uint32, caps capacities, attached []string) error {
+	orgIfaces := map[string]bool{}
+	for id, in := range c.Ingresses {
+		orgIfaces[in.Interface] = true
+		ifindex, err := ifindexOf(in.Interface)
+		if err != nil {
+			t.skipped = append(t.skipped, fmt.Sprintf("%s vlan %d", in.Interface, in.VLAN))
+			continue
+		}
+		v := BoundaryPalIngress{Id: uint32(id), Kind: uint8(BoundaryPalIngressKindPAL_INGRESS_ORGS)}
+		what := fmt.Sprintf("ingress %s vlan %d", in.Interface, in.VLAN)
+		prefixes := in.SourcePrefixes()
+		if v.N4, err = fillLens(v.Lens4[:], prefixes, 4, caps.lens, what); err != nil {
+			return err
+		}
+		if v.N6, err = fillLens(v.Lens6[:], prefixes, 6, caps.lens, what); err != nil {
+			return err
+		}
+		t.ingKeys = append(t.ingKeys, BoundaryPalIngressKey{Ifindex: uint32(ifindex), Vlan: in.VLAN, InnerVlan: in.InnerVLAN, Gen: gen})
+		t.ingVals = append(t.ingVals, v)
+		for _, s := range in.Sources {
+			t.srcKeys = append(t.srcKeys, BoundaryPalSrcKey{
+				Ingress: uint32(id), Gen: uint8(gen), Family: family(s.Prefix.Addr()),
+				Plen: uint8(s.Prefix.Bits()), Addr: addrWords(s.Prefix.Addr()),
+			})
+			t.srcVals = append(t.srcVals, uint32(s.Org))
+		}
+	}
+	// Interfaces with no organisation behind them face the services: only
+	// replies to known flows come in there.
+	for i, name := range attached {
+		if orgIfaces[name] {
+			continue
+		}
+		ifindex, err := ifindexOf(name)
+		if err != nil {
+			return fmt.Errorf("attached interface %s: %w", name, err)
+		}
+		t.ingKeys = append(t.ingKeys, BoundaryPalIngressKey{Ifindex: uint32(ifindex), Gen: gen})
+		t.ingVals = append(t.ingVals, BoundaryPalIngress{
+			Id: uint32(len(c.Ingresses) + i), Kind: uint8(BoundaryPalIngressKindPAL_INGRESS_SERVICES),
+		})
+	}
+	if uint32(len(t.ingKeys)) > caps.ingresses {
+		return fmt.Errorf("policy has %d ingresses; the datapath holds %d", len(t.ingKeys), caps.ingresses)
+	}
+	return nil
+}
+
+func (t *tables) addRuleset(c *policy.Compiled, i int, gen uint32, caps capacities, ruleSlots map[string]uint32) error {
+	rs := &c.Rulesets[i]
+	var v BoundaryPalRuleset
+	what := fmt.Sprintf("ruleset %d", i)
+	if i > 0 {
+		what = "organisation " + c.Orgs[i-1].ID
+	}
+	prefixes := rs.DestPrefixes()
+	var err error
+	if v.N4, err = fillLens(v.Lens4[:], prefixes, 4, caps.lens, what); err != nil {
+		return err
+	}
+	if v.N6, err = fillLens(v.Lens6[:], prefixes, 6, caps.lens, what); err != nil {
+		return err
+	}
+	t.rsIdx = append(t.rsIdx, gen*caps.rulesets+uint32(i))
+	t.rsVals = append(t.rsVals, v)
+	for _, d := range rs.Dests {
+		var dv BoundaryPalDst
+		for cl, ranges := range d.Ports {
+			dv.Lists[cl] = BoundaryPalPortList{Off: uint32(len(t.portVals)), Cnt: uint32(len(ranges))}
+			for _, r := range ranges {
+				if uint32(len(t.portVals)) >= caps.portRanges {
+					return fmt.Errorf("policy needs more than %d port ranges", caps.portRanges)
+				}
+				t.portIdx = append(t.portIdx, gen*caps.portRanges+uint32(len(t.portVals)))
+				t.portVals = append(t.portVals, portRange(c.Rules[r.Rule], r, ruleSlots))
+			}
+		}
+		t.dstKeys = append(t.dstKeys, BoundaryPalDstKey{
+			Ruleset: uint32(i), Gen: uint8(gen), Family: family(d.Prefix.Addr()),
+			Plen: uint8(d.Prefix.Bits()), Addr: addrWords(d.Prefix.Addr()),
+		})
+		t.dstVals = append(t.dstVals, dv)
+	}
+	return nil
+}
+
+func portRange(rule policy.Rule, r policy.PortRange, ruleSlots map[string]uint32) BoundaryPalPortRange {
+	v := BoundaryPalPortRange{Lo: r.Lo, Hi: r.Hi, RuleSlot: ruleSlots[rule.Name], Verdict: uint8(BoundaryPalVerdictPAL_VERDICT_ALLOW)}
+	if rule.Verdict == policy.Inspect {
+		v.Verdict = uint8(BoundaryPalVerdictPAL_VERDICT_INSPECT)
+	}
+	if rule.FailOpen {
+		v.Flags = uint8(BoundaryPalRuleFlagsPAL_RULE_FAIL_OPEN)
+	}
+	return v
+}

@@ -1,0 +1,120 @@
+package datapath
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf"
+)
+
+// Counter is a packet and byte count summed over CPUs.
+type Counter struct {
+	Packets, Bytes uint64
+}
+
+// RuleCounter adds when the rule last matched (CLOCK_MONOTONIC ns, 0 never).
+type RuleCounter struct {
+	Counter
+	LastHitNs uint64
+}
+
+// Verdict names, indexed by the datapath's verdict values.
+var verdictNames = [...]string{"drop", "allow", "inspect", "pass"}
+
+// VerdictName names a datapath verdict.
+func VerdictName(v BoundaryPalVerdict) string {
+	if int(v) < len(verdictNames) {
+		return verdictNames[v]
+	}
+	return fmt.Sprintf("verdict_%d", v)
+}
+
+func (dp *Datapath) resetOrgCounters(slot uint32) error {
+	for v := uint32(0); v < uint32(BoundaryPalVerdictPAL_VERDICT__MAX); v++ {
+		if err := resetPerCPU[BoundaryPalCounter](dp.objs.OrgStats, slot*uint32(BoundaryPalVerdictPAL_VERDICT__MAX)+v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (dp *Datapath) resetRuleCounter(slot uint32) error {
+	return resetPerCPU[BoundaryPalRuleCounter](dp.objs.RuleStats, slot)
+}
+
+func resetPerCPU[V any](m *ebpf.Map, idx uint32) error {
+	n, err := ebpf.PossibleCPU()
+	if err != nil {
+		return err
+	}
+	if err := m.Put(idx, make([]V, n)); err != nil {
+		return fmt.Errorf("reset counter %d of %s: %w", idx, m, err)
+	}
+	return nil
+}
+
+// DropCounts returns packets and bytes dropped, by reason name.
+func (dp *Datapath) DropCounts() (map[string]Counter, error) {
+	out := map[string]Counter{}
+	for r := uint32(1); r < uint32(BoundaryPalDropReasonPAL_DROP__MAX); r++ {
+		c, err := sumCounter(dp.objs.DropStats, r)
+		if err != nil {
+			return nil, err
+		}
+		out[DropReasonName(BoundaryPalDropReason(r))] = c
+	}
+	return out, nil
+}
+
+// OrgCounts returns packets and bytes by organisation and verdict name; the
+// organisation "" holds what could not be tied to one.
+func (dp *Datapath) OrgCounts() (map[string]map[string]Counter, error) {
+	out := map[string]map[string]Counter{}
+	names := dp.slots.names(kindOrg)
+	names[0] = ""
+	nv := uint32(BoundaryPalVerdictPAL_VERDICT__MAX)
+	for slot, name := range names {
+		for v := uint32(0); v < nv; v++ {
+			c, err := sumCounter(dp.objs.OrgStats, slot*nv+v)
+			if err != nil {
+				return nil, err
+			}
+			if out[name] == nil {
+				out[name] = map[string]Counter{}
+			}
+			out[name][VerdictName(BoundaryPalVerdict(v))] = c
+		}
+	}
+	return out, nil
+}
+
+// RuleCounts returns per-rule hits by rule name ("org/id").
+func (dp *Datapath) RuleCounts() (map[string]RuleCounter, error) {
+	out := map[string]RuleCounter{}
+	for slot, name := range dp.slots.names(kindRule) {
+		var per []BoundaryPalRuleCounter
+		if err := dp.objs.RuleStats.Lookup(slot, &per); err != nil {
+			return nil, fmt.Errorf("read rule counter %s: %w", name, err)
+		}
+		var rc RuleCounter
+		for _, c := range per {
+			rc.Packets += c.Packets
+			rc.Bytes += c.Bytes
+			rc.LastHitNs = max(rc.LastHitNs, c.LastHitNs)
+		}
+		out[name] = rc
+	}
+	return out, nil
+}
+
+func sumCounter(m *ebpf.Map, idx uint32) (Counter, error) {
+	var per []BoundaryPalCounter
+	if err := m.Lookup(idx, &per); err != nil {
+		return Counter{}, fmt.Errorf("read counter %d of %s: %w", idx, m, err)
+	}
+	var c Counter
+	for _, p := range per {
+		c.Packets += p.Packets
+		c.Bytes += p.Bytes
+	}
+	return c, nil
+}

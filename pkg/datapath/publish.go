@@ -1,0 +1,157 @@
+package datapath
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/palisade-psn/palisade/pkg/policy"
+)
+
+// graceAfterFlip is how long the generation just retired stays untouched:
+// a packet that read the old generation number is long finished by then
+// (XDP runs to completion within one NAPI poll).
+const graceAfterFlip = 100 * time.Millisecond
+
+type flipTime struct{ at time.Time }
+
+// PublishResult says what a publish did.
+type PublishResult struct {
+	Generation uint32
+	Skipped    []string // ingresses whose interface is not on this host
+	Entries    int
+}
+
+// Publish writes c into the generation not in use, then makes it active
+// with one write of the config map: each packet sees the whole old policy
+// or the whole new one. attached lists the interfaces the program is on;
+// those with no organisation behind them face the services. A policy that
+// does not fit is refused before any map is changed.
+func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResult, error) {
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	cfg, err := dp.readConfig()
+	if err != nil {
+		return PublishResult{}, err
+	}
+	gen := (cfg.ActiveGen + 1) & 1
+	caps := specCapacities(&dp.objs.BoundaryMaps)
+	orgSlots, ruleSlots, err := dp.assignSlots(c, caps)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	t, err := build(c, gen, caps, attached, orgSlots, ruleSlots)
+	if err != nil {
+		return PublishResult{}, fmt.Errorf("policy refused: %w", err)
+	}
+	if wait := graceAfterFlip - time.Since(dp.lastFlip.at); wait > 0 {
+		time.Sleep(wait)
+	}
+	if err := dp.clearGeneration(gen); err != nil {
+		return PublishResult{}, err
+	}
+	if err := dp.write(t); err != nil {
+		return PublishResult{}, err
+	}
+	cfg.ActiveGen, cfg.PolicyLoaded = gen, 1
+	if err := dp.objs.Config.Put(uint32(0), &cfg); err != nil {
+		return PublishResult{}, fmt.Errorf("activate generation %d: %w", gen, err)
+	}
+	dp.lastFlip.at = time.Now()
+	dp.published = c
+	n := len(t.ingKeys) + len(t.srcKeys) + len(t.orgVals) + len(t.rsVals) + len(t.dstKeys) + len(t.portVals)
+	return PublishResult{Generation: gen, Skipped: t.skipped, Entries: n}, nil
+}
+
+func (dp *Datapath) assignSlots(c *policy.Compiled, caps capacities) (map[string]uint32, map[string]uint32, error) {
+	var orgs, rules, keepOrgs, keepRules []string
+	for _, o := range c.Orgs {
+		orgs = append(orgs, o.ID)
+	}
+	for _, r := range c.Rules {
+		rules = append(rules, r.Name)
+	}
+	if p := dp.published; p != nil {
+		for _, o := range p.Orgs {
+			keepOrgs = append(keepOrgs, o.ID)
+		}
+		for _, r := range p.Rules {
+			keepRules = append(keepRules, r.Name)
+		}
+	}
+	orgSlots, err := dp.slots.assign(kindOrg, orgs, keepOrgs, caps.orgs, dp.resetOrgCounters)
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy refused: organisation counters: %w", err)
+	}
+	ruleSlots, err := dp.slots.assign(kindRule, rules, keepRules, caps.ruleSlots, dp.resetRuleCounter)
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy refused: rule counters: %w", err)
+	}
+	return orgSlots, ruleSlots, nil
+}
+
+// clearGeneration removes gen's entries from the hash maps. Array entries
+// need no clearing: only hash entries of the same generation lead to them.
+func (dp *Datapath) clearGeneration(gen uint32) error {
+	m := &dp.objs.BoundaryMaps
+	if err := deleteWhere(m.Ingresses, func(k *BoundaryPalIngressKey) bool { return k.Gen == gen }); err != nil {
+		return fmt.Errorf("clear ingresses: %w", err)
+	}
+	if err := deleteWhere(m.Sources, func(k *BoundaryPalSrcKey) bool { return uint32(k.Gen) == gen }); err != nil {
+		return fmt.Errorf("clear sources: %w", err)
+	}
+	if err := deleteWhere(m.Dests, func(k *BoundaryPalDstKey) bool { return uint32(k.Gen) == gen }); err != nil {
+		return fmt.Errorf("clear destinations: %w", err)
+	}
+	return nil
+}
+
+func deleteWhere[K any](m *ebpf.Map, match func(*K) bool) error {
+	var (
+		k     K
+		v     = make([]byte, m.ValueSize())
+		doomed []K
+	)
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		if match(&k) {
+			doomed = append(doomed, k)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	for _, k := range doomed {
+		if err := m.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (dp *Datapath) write(t *tables) error {
+	m := &dp.objs.BoundaryMaps
+	steps := []struct {
+		what string
+		m    *ebpf.Map
+		k, v any
+		n    int
+	}{
+		{"port ranges", m.PortRanges, t.portIdx, t.portVals, len(t.portIdx)},
+		{"destinations", m.Dests, t.dstKeys, t.dstVals, len(t.dstKeys)},
+		{"rulesets", m.Rulesets, t.rsIdx, t.rsVals, len(t.rsIdx)},
+		{"organisations", m.Orgs, t.orgIdx, t.orgVals, len(t.orgIdx)},
+		{"sources", m.Sources, t.srcKeys, t.srcVals, len(t.srcKeys)},
+		{"ingresses", m.Ingresses, t.ingKeys, t.ingVals, len(t.ingKeys)},
+	}
+	for _, s := range steps {
+		if s.n == 0 {
+			continue
+		}
+		if _, err := s.m.BatchUpdate(s.k, s.v, nil); err != nil {
+			return fmt.Errorf("write %s: %w", s.what, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+package policy
+
+import (
+	"net/netip"
+	"sort"
+	"sync"
+)
+
+// Drop reasons the policy itself gives; the datapath uses the same names.
+const (
+	ReasonUnknownIngress = "unknown_ingress"
+	ReasonSpoofedSource  = "spoofed_source"
+	ReasonNoRule         = "no_rule"
+	ReasonSuspended      = "suspended"
+)
+
+// IP protocol numbers a Query may carry.
+const (
+	ProtoICMP   = 1
+	ProtoTCP    = 6
+	ProtoUDP    = 17
+	ProtoICMPv6 = 58
+)
+
+// Query is the first packet of a flow, as the datapath sees it.
+type Query struct {
+	Interface string
+	VLAN      uint16
+	InnerVLAN uint16
+	Src, Dst  netip.Addr
+	Proto     uint8  // ProtoTCP, ProtoUDP, ProtoICMP or ProtoICMPv6 (echo request)
+	Port      uint16 // destination port; ignored for ICMP
+}
+
+// Decision is the verdict for a Query and why.
+type Decision struct {
+	Verdict Verdict
+	Reason  string // when Verdict is Drop
+	Org     string // "" when no organisation was identified
+	Rule    int    // rule index, -1 when none matched
+}
+
+// index holds the lookups Decide needs, built once per Compiled.
+type index struct {
+	once      sync.Once
+	ingresses map[ingressKey3]*Ingress
+	sources   map[*Ingress]map[netip.Prefix]int
+	dests     []map[netip.Prefix]*Dest
+}
+
+type ingressKey3 struct {
+	iface       string
+	vlan, inner uint16
+}
+
+func (c *Compiled) index() *index {
+	c.ix.once.Do(func() { c.ix.build(c) })
+	return &c.ix
+}
+
+func (ix *index) build(c *Compiled) {
+	ix.ingresses = map[ingressKey3]*Ingress{}
+	ix.sources = map[*Ingress]map[netip.Prefix]int{}
+	for i := range c.Ingresses {
+		in := &c.Ingresses[i]
+		ix.ingresses[ingressKey3{in.Interface, in.VLAN, in.InnerVLAN}] = in
+		m := map[netip.Prefix]int{}
+		for _, s := range in.Sources {
+			m[s.Prefix] = s.Org
+		}
+		ix.sources[in] = m
+	}
+	for i := range c.Rulesets {
+		m := map[netip.Prefix]*Dest{}
+		for j := range c.Rulesets[i].Dests {
+			m[c.Rulesets[i].Dests[j].Prefix] = &c.Rulesets[i].Dests[j]
+		}
+		ix.dests = append(ix.dests, m)
+	}
+}
+
+// Decide evaluates a flow's first packet with the same lookups, in the same
+// order, as the XDP program: ingress, source prefix (longest first), the
+// organisation's ruleset, destination prefix (longest first), port range.
+func (c *Compiled) Decide(q Query) Decision {
+	d := Decision{Verdict: Drop, Rule: -1}
+	ix := c.index()
+	in := ix.ingresses[ingressKey3{q.Interface, q.VLAN, q.InnerVLAN}]
+	if in == nil {
+		d.Reason = ReasonUnknownIngress
+		return d
+	}
+	org, ok := longest(ix.sources[in], in.SourcePrefixes(), q.Src)
+	if !ok {
+		d.Reason = ReasonSpoofedSource
+		return d
+	}
+	o := c.Orgs[org]
+	d.Org, d.Reason = o.ID, ReasonNoRule
+	rs := o.Ruleset
+	if o.Suspended {
+		rs, d.Reason = RemediationRuleset, ReasonSuspended
+	}
+	var dst *Dest
+	for _, l := range Lens(c.Rulesets[rs].DestPrefixes(), familyOf(q.Dst)) {
+		if dst = ix.dests[rs][netip.PrefixFrom(q.Dst, int(l)).Masked()]; dst != nil {
+			break
+		}
+	}
+	if dst == nil {
+		return d
+	}
+	r, ok := findPort(dst.Ports[classOf(q.Proto)], portOf(q))
+	if !ok {
+		return d
+	}
+	d.Verdict, d.Reason, d.Rule = c.Rules[r.Rule].Verdict, "", r.Rule
+	return d
+}
+
+func longest(m map[netip.Prefix]int, prefixes []netip.Prefix, a netip.Addr) (int, bool) {
+	for _, l := range Lens(prefixes, familyOf(a)) {
+		if v, ok := m[netip.PrefixFrom(a, int(l)).Masked()]; ok {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+func classOf(proto uint8) Class {
+	switch proto {
+	case ProtoTCP:
+		return ClassTCP
+	case ProtoUDP:
+		return ClassUDP
+	}
+	return ClassICMP
+}
+
+func portOf(q Query) uint16 {
+	if classOf(q.Proto) == ClassICMP {
+		return 0
+	}
+	return q.Port
+}
+
+func findPort(rs []PortRange, port uint16) (PortRange, bool) {
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].Hi >= port })
+	if i < len(rs) && rs[i].Lo <= port {
+		return rs[i], true
+	}
+	return PortRange{}, false
+}
