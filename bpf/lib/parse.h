@@ -148,7 +148,7 @@ static __always_inline int scan_ipv4_options(struct hdr_cursor *c, void *opt_end
 			return PAL_DROP_IPV4_MALFORMED;
 		if (o[0] == IPOPT_LSRR || o[0] == IPOPT_SSRR)
 			return PAL_DROP_IPV4_SOURCE_ROUTE;
-		if (o[1] < 2)
+		if (o[1] < 2 || (void *)o + o[1] > opt_end)
 			return PAL_DROP_IPV4_MALFORMED;
 		o += o[1];
 	}

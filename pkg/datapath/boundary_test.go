@@ -88,7 +88,7 @@ func runCases(t *testing.T, h *harness, cases []verdictCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := h.drops()
-			got := h.run(c.iface, packets.Build(c.spec))
+			got := h.run(t, c.iface, packets.Build(c.spec))
 			if got != c.want {
 				t.Errorf("action = %d, want %d", got, c.want)
 			}

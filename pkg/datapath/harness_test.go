@@ -101,8 +101,8 @@ const (
 )
 
 // run runs one frame through the program as if it came in on iface.
-func (h *harness) run(iface string, frame []byte) uint32 {
-	h.t.Helper()
+func (h *harness) run(t testing.TB, iface string, frame []byte) uint32 {
+	t.Helper()
 	var ret uint32
 	err := h.ns.Do(func() error {
 		var err error
@@ -113,7 +113,7 @@ func (h *harness) run(iface string, frame []byte) uint32 {
 		return err
 	})
 	if err != nil {
-		h.t.Fatalf("run program: %v", err)
+		t.Fatalf("run program: %v", err)
 	}
 	return ret
 }

@@ -1,0 +1,81 @@
+package datapath
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+
+	"github.com/google/gopacket/layers"
+	"github.com/palisade-psn/palisade/internal/packets"
+	"github.com/palisade-psn/palisade/pkg/policy"
+)
+
+// TestDatapathAgreesWithPolicy runs random first packets through both the
+// userspace evaluator (what `palisade explain` uses) and the XDP program:
+// same verdict, same drop reason, every time.
+func TestDatapathAgreesWithPolicy(t *testing.T) {
+	h := newHarness(t)
+	h.publish("testdata/policy")
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(s []string) netip.Addr { return netip.MustParseAddr(s[rng.IntN(len(s))]) }
+	srcs4 := []string{"198.18.1.1", "198.18.1.254", "198.18.2.9", "198.18.3.1", "198.18.3.200", "198.18.9.9"}
+	srcs6 := []string{"2001:db8:1::1", "2001:db8:1:ffff::1", "2001:db8:2::9", "2001:db8:3::3", "2001:db8:9::9"}
+	dsts4 := []string{"198.19.10.1", "198.19.10.255", "198.19.11.1", "198.19.20.10", "198.19.20.11", "198.19.40.7", "198.19.0.1", "198.18.1.5"}
+	dsts6 := []string{"2001:db8:10::1", "2001:db8:10:ffff::1", "2001:db8:20::10", "2001:db8:20::11", "2001:db8:11::1"}
+	ports := []uint16{22, 53, 79, 80, 81, 443, 4999, 5000, 5005, 5010, 5011, 8443}
+	ingresses := []struct {
+		iface string
+		vlan  uint16
+	}{{"org0", 0}, {"org1", 0}, {"org1", 100}, {"org1", 200}}
+	const n = 3000
+	for i := 0; i < n; i++ {
+		in := ingresses[rng.IntN(len(ingresses))]
+		src, dst := pick(srcs4), pick(dsts4)
+		if rng.IntN(3) == 0 {
+			src, dst = pick(srcs6), pick(dsts6)
+		}
+		q := policy.Query{Interface: in.iface, VLAN: in.vlan, Src: src, Dst: dst, Port: ports[rng.IntN(len(ports))]}
+		spec := randomFirstPacket(rng, &q, uint16(10000+i))
+		if in.vlan != 0 {
+			spec.VLANs = []uint16{in.vlan}
+		}
+		want := h.policy.Decide(q)
+		before := h.drops()
+		got := h.run(t, in.iface, packets.Build(spec))
+		after := h.drops()
+		if (want.Verdict == policy.Drop) != (got == xdpDrop) {
+			t.Fatalf("query %+v: explain says %v (%s), datapath action %d", q, want.Verdict, want.Reason, got)
+		}
+		if want.Verdict == policy.Drop && after[want.Reason].Packets-before[want.Reason].Packets != 1 {
+			t.Fatalf("query %+v: explain says drop for %s, datapath counted %v", q, want.Reason, diff(before, after))
+		}
+	}
+}
+
+func randomFirstPacket(rng *rand.Rand, q *policy.Query, sport uint16) packets.Spec {
+	switch rng.IntN(3) {
+	case 0:
+		q.Proto = policy.ProtoTCP
+		return tcp(q.Src, q.Dst, sport, q.Port, packets.SYN)
+	case 1:
+		q.Proto = policy.ProtoUDP
+		return udp(q.Src, q.Dst, sport, q.Port)
+	}
+	q.Proto = policy.ProtoICMP
+	s := echo(q.Src, q.Dst, sport, false)
+	if q.Src.Is6() {
+		q.Proto = policy.ProtoICMPv6
+		s.Proto = layers.IPProtocolICMPv6
+	}
+	return s
+}
+
+func diff(before, after map[string]Counter) map[string]uint64 {
+	out := map[string]uint64{}
+	for k, v := range after {
+		if d := v.Packets - before[k].Packets; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
