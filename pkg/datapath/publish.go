@@ -109,8 +109,8 @@ func (dp *Datapath) clearGeneration(gen uint32) error {
 
 func deleteWhere[K any](m *ebpf.Map, match func(*K) bool) error {
 	var (
-		k     K
-		v     = make([]byte, m.ValueSize())
+		k      K
+		v      = make([]byte, m.ValueSize())
 		doomed []K
 	)
 	it := m.Iterate()
