@@ -78,9 +78,10 @@ func (dp *Datapath) addTxPort(ifindex int) error {
 	return nil
 }
 
-// Detach removes the program from ifname and forgets its pinned link.
-func (dp *Datapath) Detach(ifname string) error {
-	l, err := link.LoadPinnedLink(dp.linkPin(ifname), nil)
+// Detach removes the program from ifname: its pinned link is unpinned, and
+// the link (with the program) goes when the last handle closes.
+func Detach(pinPath, ifname string) error {
+	l, err := link.LoadPinnedLink(filepath.Join(pinPath, "links", ifname), nil)
 	if err != nil {
 		return fmt.Errorf("detach %s: no pinned link: %w", ifname, err)
 	}
@@ -88,10 +89,21 @@ func (dp *Datapath) Detach(ifname string) error {
 	if err := l.Unpin(); err != nil {
 		return fmt.Errorf("detach %s: %w", ifname, err)
 	}
-	if ifindex, err := ifindexOf(ifname); err == nil {
-		_ = dp.objs.TxPorts.Delete(uint32(ifindex))
-	}
 	return nil
+}
+
+// Clean detaches every interface and removes all pinned state.
+func Clean(pinPath string) error {
+	names, err := PinnedLinks(pinPath)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range names {
+		errs = append(errs, Detach(pinPath, n))
+	}
+	errs = append(errs, os.RemoveAll(pinPath))
+	return errors.Join(errs...)
 }
 
 // Attached lists the interfaces with a pinned link.

@@ -86,3 +86,20 @@ func secs(d time.Duration) uint32 {
 	}
 	return uint32(d / time.Second)
 }
+
+// PolicyState reads which policy generation is active.
+func (dp *Datapath) PolicyState() (PolicyState, error) {
+	c, err := dp.readConfig()
+	if err != nil {
+		return PolicyState{}, err
+	}
+	return policyState(c), nil
+}
+
+func policyState(c BoundaryPalConfig) PolicyState {
+	return PolicyState{
+		Loaded:     c.PolicyLoaded != 0,
+		Generation: c.ActiveGen,
+		Forwarding: c.Flags&uint32(BoundaryPalConfigFlagsPAL_CFG_FORWARD) != 0,
+	}
+}

@@ -28,6 +28,20 @@ func VerdictName(v BoundaryPalVerdict) string {
 	return fmt.Sprintf("verdict_%d", v)
 }
 
+// Counters reads the per-CPU counters, by name, from a loaded datapath or
+// from the maps an agent pinned (OpenCounters), summed over CPUs.
+type Counters struct {
+	orgStats, ruleStats, dropStats *ebpf.Map
+	slots                          *slotRegistry
+}
+
+func (dp *Datapath) counters() *Counters {
+	return &Counters{dp.objs.OrgStats, dp.objs.RuleStats, dp.objs.DropStats, dp.slots}
+}
+
+// Counters gives the datapath's counters.
+func (dp *Datapath) Counters() *Counters { return dp.counters() }
+
 func (dp *Datapath) resetOrgCounters(slot uint32) error {
 	for v := uint32(0); v < uint32(BoundaryPalVerdictPAL_VERDICT__MAX); v++ {
 		if err := resetPerCPU[BoundaryPalCounter](dp.objs.OrgStats, slot*uint32(BoundaryPalVerdictPAL_VERDICT__MAX)+v); err != nil {
@@ -53,53 +67,53 @@ func resetPerCPU[V any](m *ebpf.Map, idx uint32) error {
 }
 
 // DropCounts returns packets and bytes dropped, by reason name.
-func (dp *Datapath) DropCounts() (map[string]Counter, error) {
+func (c *Counters) DropCounts() (map[string]Counter, error) {
 	out := map[string]Counter{}
 	for r := uint32(1); r < uint32(BoundaryPalDropReasonPAL_DROP__MAX); r++ {
-		c, err := sumCounter(dp.objs.DropStats, r)
+		n, err := sumCounter(c.dropStats, r)
 		if err != nil {
 			return nil, err
 		}
-		out[DropReasonName(BoundaryPalDropReason(r))] = c
+		out[DropReasonName(BoundaryPalDropReason(r))] = n
 	}
 	return out, nil
 }
 
 // OrgCounts returns packets and bytes by organisation and verdict name; the
 // organisation "" holds what could not be tied to one.
-func (dp *Datapath) OrgCounts() (map[string]map[string]Counter, error) {
+func (c *Counters) OrgCounts() (map[string]map[string]Counter, error) {
 	out := map[string]map[string]Counter{}
-	names := dp.slots.names(kindOrg)
+	names := c.slots.names(kindOrg)
 	names[0] = ""
 	nv := uint32(BoundaryPalVerdictPAL_VERDICT__MAX)
 	for slot, name := range names {
 		for v := uint32(0); v < nv; v++ {
-			c, err := sumCounter(dp.objs.OrgStats, slot*nv+v)
+			n, err := sumCounter(c.orgStats, slot*nv+v)
 			if err != nil {
 				return nil, err
 			}
 			if out[name] == nil {
 				out[name] = map[string]Counter{}
 			}
-			out[name][VerdictName(BoundaryPalVerdict(v))] = c
+			out[name][VerdictName(BoundaryPalVerdict(v))] = n
 		}
 	}
 	return out, nil
 }
 
 // RuleCounts returns per-rule hits by rule name ("org/id").
-func (dp *Datapath) RuleCounts() (map[string]RuleCounter, error) {
+func (c *Counters) RuleCounts() (map[string]RuleCounter, error) {
 	out := map[string]RuleCounter{}
-	for slot, name := range dp.slots.names(kindRule) {
+	for slot, name := range c.slots.names(kindRule) {
 		var per []BoundaryPalRuleCounter
-		if err := dp.objs.RuleStats.Lookup(slot, &per); err != nil {
+		if err := c.ruleStats.Lookup(slot, &per); err != nil {
 			return nil, fmt.Errorf("read rule counter %s: %w", name, err)
 		}
 		var rc RuleCounter
-		for _, c := range per {
-			rc.Packets += c.Packets
-			rc.Bytes += c.Bytes
-			rc.LastHitNs = max(rc.LastHitNs, c.LastHitNs)
+		for _, p := range per {
+			rc.Packets += p.Packets
+			rc.Bytes += p.Bytes
+			rc.LastHitNs = max(rc.LastHitNs, p.LastHitNs)
 		}
 		out[name] = rc
 	}

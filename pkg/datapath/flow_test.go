@@ -68,7 +68,7 @@ func TestCounters(t *testing.T) {
 		}
 	}
 	h.run(t, "svc0", packets.Build(tcp(web4, alpha4, 443, 45001, packets.ACK)))
-	orgs, err := h.dp.OrgCounts()
+	orgs, err := h.dp.Counters().OrgCounts()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestCounters(t *testing.T) {
 	if got := orgs["alpha"]["drop"]; got.Packets != 1 || got.Bytes != uint64(len(frames[2])) {
 		t.Errorf("alpha drop = %+v, want 1 packet of %d bytes", got, len(frames[2]))
 	}
-	rulesHit, err := h.dp.RuleCounts()
+	rulesHit, err := h.dp.Counters().RuleCounts()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,7 +120,7 @@ func (h *harness) run(t testing.TB, iface string, frame []byte) uint32 {
 
 func (h *harness) drops() map[string]Counter {
 	h.t.Helper()
-	d, err := h.dp.DropCounts()
+	d, err := h.dp.Counters().DropCounts()
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -39,6 +39,11 @@ func openSlots(pin string, capacity uint32) (*slotRegistry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open slot registry in %s: %w", filepath.Join(pin, "slots"), err)
 	}
+	return readSlots(m)
+}
+
+// readSlots loads the registry's contents; it takes ownership of m.
+func readSlots(m *ebpf.Map) (*slotRegistry, error) {
 	r := &slotRegistry{m: m, slots: map[slotName]uint32{}, used: map[byte]map[uint32]slotName{
 		kindOrg: {}, kindRule: {},
 	}}

@@ -1,0 +1,117 @@
+// Package agent wires the rules, the policy compiler and the datapath into
+// the running palisaded: load, attach, publish, reload on SIGHUP, and leave
+// enforcement in place on exit.
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/palisade-psn/palisade/pkg/datapath"
+	"github.com/palisade-psn/palisade/pkg/policy"
+	"github.com/palisade-psn/palisade/pkg/rules"
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultConfigPath is where palisaded looks for its config.
+const DefaultConfigPath = "/etc/palisade/palisaded.yaml"
+
+// Config is palisaded's config file.
+type Config struct {
+	Rules         string        `yaml:"rules"`           // rules directory
+	Interfaces    []string      `yaml:"interfaces"`      // where XDP is attached
+	XDPMode       datapath.Mode `yaml:"xdp_mode"`        // native (default) or generic
+	Forwarding    *bool         `yaml:"forwarding"`      // forward in XDP; default true
+	PinPath       string        `yaml:"pin_path"`        // bpffs directory
+	Metrics       string        `yaml:"metrics"`         // listen address for /metrics; "" = off
+	FlowTableSize uint32        `yaml:"flow_table_size"` // flows remembered; 0 = built-in
+	Timeouts      Timeouts      `yaml:"timeouts"`
+}
+
+// Timeouts override the datapath's flow idle timeouts.
+type Timeouts struct {
+	TCPSyn         time.Duration `yaml:"tcp_syn"`
+	TCPEstablished time.Duration `yaml:"tcp_established"`
+	TCPClosing     time.Duration `yaml:"tcp_closing"`
+	UDP            time.Duration `yaml:"udp"`
+	ICMP           time.Duration `yaml:"icmp"`
+	Fragment       time.Duration `yaml:"fragment"`
+}
+
+// LoadConfig reads and checks a config file. Unknown keys are errors: a
+// misspelt setting must not silently fall back to a default.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := c.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &c, nil
+}
+
+func (c *Config) check() error {
+	var errs []error
+	if c.Rules == "" {
+		errs = append(errs, errors.New("rules: the rules directory is required"))
+	}
+	if len(c.Interfaces) == 0 {
+		errs = append(errs, errors.New("interfaces: at least one interface is required"))
+	}
+	switch c.XDPMode {
+	case "":
+		c.XDPMode = datapath.Native
+	case datapath.Native, datapath.Generic:
+	default:
+		errs = append(errs, fmt.Errorf("xdp_mode: %q is not native or generic", c.XDPMode))
+	}
+	if c.PinPath == "" {
+		c.PinPath = datapath.DefaultPinPath
+	}
+	if c.Forwarding == nil {
+		t := true
+		c.Forwarding = &t
+	}
+	return errors.Join(errs...)
+}
+
+// settings gives the datapath's run-time settings.
+func (c *Config) settings() datapath.Settings {
+	t := datapath.DefaultTimeouts()
+	o := c.Timeouts
+	for _, p := range []struct{ dst *time.Duration; v time.Duration }{
+		{&t.TCPSyn, o.TCPSyn}, {&t.TCPEstablished, o.TCPEstablished}, {&t.TCPClosing, o.TCPClosing},
+		{&t.UDP, o.UDP}, {&t.ICMP, o.ICMP}, {&t.Fragment, o.Fragment},
+	} {
+		if p.v > 0 {
+			*p.dst = p.v
+		}
+	}
+	return datapath.Settings{Forward: *c.Forwarding, Timeouts: t}
+}
+
+// CheckRules loads and compiles the rules the config names, reporting what
+// it found: `palisaded --check-config`.
+func CheckRules(c *Config, w io.Writer) error {
+	p, err := rules.Load(c.Rules)
+	if err != nil {
+		return err
+	}
+	for _, warn := range p.Warnings {
+		fmt.Fprintln(w, "warning:", warn)
+	}
+	cp := policy.Compile(p)
+	fmt.Fprintf(w, "config ok: %d organisations, %d rules, digest %s\n", len(cp.Orgs), len(cp.Rules), cp.Digest)
+	return nil
+}

@@ -1,0 +1,98 @@
+// Package metrics exports the datapath's counters to Prometheus. The
+// collector reads the per-CPU maps at scrape time: no polling loop, and a
+// scrape always sees the kernel's current figures.
+package metrics
+
+import (
+	"log/slog"
+	"strconv"
+
+	"github.com/palisade-psn/palisade/pkg/datapath"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Source is what the collector reads: the datapath's counters and the
+// digest of the policy in force.
+type Source interface {
+	Counters() *datapath.Counters
+	PolicyInfo() (generation uint32, digest string)
+}
+
+// Collector is a prometheus.Collector over a Source.
+type Collector struct {
+	src Source
+	log *slog.Logger
+}
+
+var _ prometheus.Collector = (*Collector)(nil)
+
+var (
+	packetsDesc = prometheus.NewDesc("palisade_packets_total",
+		"Packets seen by the boundary, by organisation and verdict (organisation \"\" = not attributable).",
+		[]string{"org", "verdict"}, nil)
+	bytesDesc = prometheus.NewDesc("palisade_bytes_total",
+		"Bytes seen by the boundary, by organisation and verdict.",
+		[]string{"org", "verdict"}, nil)
+	dropsDesc = prometheus.NewDesc("palisade_drops_total",
+		"Packets dropped, by reason.", []string{"reason"}, nil)
+	ruleHitsDesc = prometheus.NewDesc("palisade_rule_hits_total",
+		"Packets matched by each rule (org/id); a rule that never counts up may be unused.",
+		[]string{"rule"}, nil)
+	policyDesc = prometheus.NewDesc("palisade_policy_info",
+		"The policy in force: its generation slot and digest.", []string{"generation", "digest"}, nil)
+	errorsDesc = prometheus.NewDesc("palisade_scrape_errors_total",
+		"1 when reading the datapath's counters failed during this scrape.", nil, nil)
+)
+
+// New returns a collector over src.
+func New(src Source, log *slog.Logger) *Collector { return &Collector{src: src, log: log} }
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{packetsDesc, bytesDesc, dropsDesc, ruleHitsDesc, policyDesc, errorsDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	failed := 0.0
+	if err := c.collect(ch); err != nil {
+		c.log.Error("read counters for metrics", "err", err)
+		failed = 1
+	}
+	ch <- prometheus.MustNewConstMetric(errorsDesc, prometheus.GaugeValue, failed)
+}
+
+func (c *Collector) collect(ch chan<- prometheus.Metric) error {
+	ctr := c.src.Counters()
+	orgs, err := ctr.OrgCounts()
+	if err != nil {
+		return err
+	}
+	for org, byVerdict := range orgs {
+		for verdict, n := range byVerdict {
+			ch <- prometheus.MustNewConstMetric(packetsDesc, prometheus.CounterValue, float64(n.Packets), org, verdict)
+			ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.CounterValue, float64(n.Bytes), org, verdict)
+		}
+	}
+	drops, err := ctr.DropCounts()
+	if err != nil {
+		return err
+	}
+	for reason, n := range drops {
+		ch <- prometheus.MustNewConstMetric(dropsDesc, prometheus.CounterValue, float64(n.Packets), reason)
+	}
+	rules, err := ctr.RuleCounts()
+	if err != nil {
+		return err
+	}
+	for rule, n := range rules {
+		ch <- prometheus.MustNewConstMetric(ruleHitsDesc, prometheus.CounterValue, float64(n.Packets), rule)
+	}
+	gen, digest := c.src.PolicyInfo()
+	if digest != "" {
+		ch <- prometheus.MustNewConstMetric(policyDesc, prometheus.GaugeValue, 1, strconv.FormatUint(uint64(gen), 10), digest)
+	}
+	return nil
+}
