@@ -52,6 +52,13 @@ enum pal_drop_reason {
 	PAL_DROP__MAX = 19,
 };
 
+/* Where an allowed packet went: forwarded in XDP, or handed to the stack. */
+enum pal_fwd_path {
+	PAL_FWD_STACK = 0,
+	PAL_FWD_XDP = 1,
+	PAL_FWD__MAX = 2,
+};
+
 enum pal_org_state {
 	PAL_ORG_ACTIVE = 0,
 	PAL_ORG_SUSPENDED = 1,
@@ -248,6 +255,7 @@ struct pal_abi_enums {
 	enum pal_ingress_kind ingress_kind;
 	enum pal_flow_flags flow_flags;
 	enum pal_rule_flags rule_flags;
+	enum pal_fwd_path fwd_path;
 };
 
 #endif

@@ -8,6 +8,7 @@
 #include <linux/if_ether.h>
 #include "maps.h"
 #include "parse.h"
+#include "stats.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -56,8 +57,8 @@ static __always_inline int fib_fill(struct xdp_md *ctx, struct bpf_fib_lookup *f
 	return 0;
 }
 
-static __always_inline int forward(struct xdp_md *ctx, const struct pal_pkt *p,
-				   const struct pal_config *cfg)
+static __always_inline int try_forward(struct xdp_md *ctx, const struct pal_pkt *p,
+				       const struct pal_config *cfg)
 {
 	struct bpf_fib_lookup fib = {};
 	void *data, *end;
@@ -93,6 +94,16 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pal_pkt *p,
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
 	return bpf_redirect_map(&tx_ports, fib.ifindex, 0);
+}
+
+/* Forwards when it can, and counts which way the packet went. */
+static __always_inline int forward(struct xdp_md *ctx, const struct pal_pkt *p,
+				   const struct pal_config *cfg)
+{
+	int act = try_forward(ctx, p, cfg);
+
+	count_fwd(act == XDP_REDIRECT ? PAL_FWD_XDP : PAL_FWD_STACK, p->len);
+	return act;
 }
 
 #endif

@@ -108,4 +108,11 @@ struct {
 	__type(value, struct pal_counter);
 } drop_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_FWD__MAX);
+	__type(key, __u32);
+	__type(value, struct pal_counter);
+} fwd_stats SEC(".maps");
+
 #endif

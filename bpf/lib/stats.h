@@ -37,4 +37,14 @@ static __always_inline void count_drop(__u32 reason, __u32 len)
 	}
 }
 
+static __always_inline void count_fwd(__u32 path, __u32 len)
+{
+	struct pal_counter *c = bpf_map_lookup_elem(&fwd_stats, &path);
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+}
+
 #endif

@@ -21,6 +21,7 @@ type statusReport struct {
 	Policy     datapath.PolicyState                   `json:"policy"`
 	Orgs       map[string]map[string]datapath.Counter `json:"organisations"`
 	Drops      map[string]datapath.Counter            `json:"drops"`
+	Forwarded  map[string]datapath.Counter            `json:"forwarded"`
 }
 
 func statusCmd(g *globals) *cobra.Command {
@@ -72,6 +73,9 @@ func status(pin string) (*statusReport, error) {
 	if r.Drops, err = p.Counters().DropCounts(); err != nil {
 		return nil, err
 	}
+	if r.Forwarded, err = p.Counters().ForwardCounts(); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -87,6 +91,8 @@ func printStatus(g *globals, r *statusReport) {
 	} else {
 		fmt.Fprintf(w, "policy\tgeneration %d\tforwarding in XDP: %v\n", r.Policy.Generation, r.Policy.Forwarding)
 	}
+	fmt.Fprintf(w, "allowed packets\tforwarded in XDP %d\tpassed to the kernel stack %d\n",
+		r.Forwarded["xdp"].Packets, r.Forwarded["stack"].Packets)
 	fmt.Fprintln(w, "\nORGANISATION\tALLOWED\tINSPECTED\tDROPPED\tBYTES ALLOWED")
 	for _, org := range sortedKeys(r.Orgs) {
 		c := r.Orgs[org]

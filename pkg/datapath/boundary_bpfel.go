@@ -137,6 +137,14 @@ type BoundaryPalFragKey struct {
 	Pad    uint16
 }
 
+type BoundaryPalFwdPath uint32
+
+const (
+	BoundaryPalFwdPathPAL_FWD_STACK BoundaryPalFwdPath = 0
+	BoundaryPalFwdPathPAL_FWD_XDP   BoundaryPalFwdPath = 1
+	BoundaryPalFwdPathPAL_FWD__MAX  BoundaryPalFwdPath = 2
+)
+
 type BoundaryPalIngress struct {
 	_     structs.HostLayout
 	Id    uint32
@@ -253,6 +261,7 @@ const (
 	BoundaryMapDropStats      = "drop_stats"
 	BoundaryMapFlows          = "flows"
 	BoundaryMapFrags          = "frags"
+	BoundaryMapFwdStats       = "fwd_stats"
 	BoundaryMapIngresses      = "ingresses"
 	BoundaryMapOrgStats       = "org_stats"
 	BoundaryMapOrgs           = "orgs"
@@ -319,6 +328,7 @@ type BoundaryMapSpecs struct {
 	DropStats  *ebpf.MapSpec `ebpf:"drop_stats"`
 	Flows      *ebpf.MapSpec `ebpf:"flows"`
 	Frags      *ebpf.MapSpec `ebpf:"frags"`
+	FwdStats   *ebpf.MapSpec `ebpf:"fwd_stats"`
 	Ingresses  *ebpf.MapSpec `ebpf:"ingresses"`
 	OrgStats   *ebpf.MapSpec `ebpf:"org_stats"`
 	Orgs       *ebpf.MapSpec `ebpf:"orgs"`
@@ -361,6 +371,7 @@ type BoundaryMaps struct {
 	DropStats  *ebpf.Map `ebpf:"drop_stats"`
 	Flows      *ebpf.Map `ebpf:"flows"`
 	Frags      *ebpf.Map `ebpf:"frags"`
+	FwdStats   *ebpf.Map `ebpf:"fwd_stats"`
 	Ingresses  *ebpf.Map `ebpf:"ingresses"`
 	OrgStats   *ebpf.Map `ebpf:"org_stats"`
 	Orgs       *ebpf.Map `ebpf:"orgs"`
@@ -378,6 +389,7 @@ func (m *BoundaryMaps) Close() error {
 		m.DropStats,
 		m.Flows,
 		m.Frags,
+		m.FwdStats,
 		m.Ingresses,
 		m.OrgStats,
 		m.Orgs,

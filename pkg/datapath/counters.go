@@ -31,12 +31,12 @@ func VerdictName(v BoundaryPalVerdict) string {
 // Counters reads the per-CPU counters, by name, from a loaded datapath or
 // from the maps an agent pinned (OpenCounters), summed over CPUs.
 type Counters struct {
-	orgStats, ruleStats, dropStats *ebpf.Map
-	slots                          *slotRegistry
+	orgStats, ruleStats, dropStats, fwdStats *ebpf.Map
+	slots                                    *slotRegistry
 }
 
 func (dp *Datapath) counters() *Counters {
-	return &Counters{dp.objs.OrgStats, dp.objs.RuleStats, dp.objs.DropStats, dp.slots}
+	return &Counters{dp.objs.OrgStats, dp.objs.RuleStats, dp.objs.DropStats, dp.objs.FwdStats, dp.slots}
 }
 
 // Counters gives the datapath's counters.
@@ -131,4 +131,21 @@ func sumCounter(m *ebpf.Map, idx uint32) (Counter, error) {
 		c.Bytes += p.Bytes
 	}
 	return c, nil
+}
+
+// ForwardCounts returns allowed packets by the path they left on: "xdp"
+// (forwarded by the program) or "stack" (handed to the kernel).
+func (c *Counters) ForwardCounts() (map[string]Counter, error) {
+	out := map[string]Counter{}
+	for path, name := range map[uint32]string{
+		uint32(BoundaryPalFwdPathPAL_FWD_STACK): "stack",
+		uint32(BoundaryPalFwdPathPAL_FWD_XDP):   "xdp",
+	} {
+		n, err := sumCounter(c.fwdStats, path)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = n
+	}
+	return out, nil
 }

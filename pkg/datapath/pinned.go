@@ -37,8 +37,8 @@ func OpenPinned(pin string) (*Pinned, error) {
 		return m
 	}
 	p.config = load("config")
-	org, rule, drop, slots := load("org_stats"), load("rule_stats"), load("drop_stats"), load("slots")
-	if p.config == nil || org == nil || rule == nil || drop == nil || slots == nil {
+	org, rule, drop, fwd, slots := load("org_stats"), load("rule_stats"), load("drop_stats"), load("fwd_stats"), load("slots")
+	if p.config == nil || org == nil || rule == nil || drop == nil || fwd == nil || slots == nil {
 		p.Close()
 		return nil, fmt.Errorf("open pinned maps in %s: some are missing or unreadable", pin)
 	}
@@ -47,7 +47,7 @@ func OpenPinned(pin string) (*Pinned, error) {
 		p.Close()
 		return nil, err
 	}
-	p.counters = &Counters{orgStats: org, ruleStats: rule, dropStats: drop, slots: reg}
+	p.counters = &Counters{orgStats: org, ruleStats: rule, dropStats: drop, fwdStats: fwd, slots: reg}
 	return p, nil
 }
 

@@ -40,6 +40,9 @@ var (
 		[]string{"rule"}, nil)
 	policyDesc = prometheus.NewDesc("palisade_policy_info",
 		"The policy in force: its generation slot and digest.", []string{"generation", "digest"}, nil)
+	forwardedDesc = prometheus.NewDesc("palisade_allowed_packets_total",
+		"Allowed packets by the path they left on: xdp (forwarded by the program) or stack (the kernel forwarded them).",
+		[]string{"path"}, nil)
 	errorsDesc = prometheus.NewDesc("palisade_scrape_errors_total",
 		"1 when reading the datapath's counters failed during this scrape.", nil, nil)
 )
@@ -49,7 +52,7 @@ func New(src Source, log *slog.Logger) *Collector { return &Collector{src: src, 
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{packetsDesc, bytesDesc, dropsDesc, ruleHitsDesc, policyDesc, errorsDesc} {
+	for _, d := range []*prometheus.Desc{packetsDesc, bytesDesc, dropsDesc, ruleHitsDesc, forwardedDesc, policyDesc, errorsDesc} {
 		ch <- d
 	}
 }
@@ -89,6 +92,13 @@ func (c *Collector) collect(ch chan<- prometheus.Metric) error {
 	}
 	for rule, n := range rules {
 		ch <- prometheus.MustNewConstMetric(ruleHitsDesc, prometheus.CounterValue, float64(n.Packets), rule)
+	}
+	fwd, err := ctr.ForwardCounts()
+	if err != nil {
+		return err
+	}
+	for path, n := range fwd {
+		ch <- prometheus.MustNewConstMetric(forwardedDesc, prometheus.CounterValue, float64(n.Packets), path)
 	}
 	gen, digest := c.src.PolicyInfo()
 	if digest != "" {

@@ -1,0 +1,45 @@
+# Palisade. `make demo` and `make test` do everything on a fresh Debian/Ubuntu
+# machine (as root): they install what they need first.
+GO      ?= go
+BIN     := bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+APT_PKGS := clang llvm libbpf-dev bpftool iproute2 iptables nftables ipset tcpdump ethtool
+TEST_TIMEOUT ?= 9m
+
+.PHONY: all deps build generate check-generated test demo bench package clean
+
+all: build
+
+# Host tools the build, tests and demo use; installed only when missing.
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	$(GO) mod download
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
+
+# Rebuild the BPF objects and their Go bindings (needs clang).
+generate:
+	$(GO) generate ./pkg/datapath/...
+
+# CI: the committed objects must be what the committed C compiles to.
+check-generated: generate
+	@git diff --exit-code --stat -- pkg/ bpf/ || \
+		(echo "generated BPF files are stale: run 'make generate' and commit" >&2; exit 1)
+
+# Unit tests, BPF_PROG_RUN tests and the namespace lab, all of them (root).
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+demo: deps build
+	$(GO) run ./internal/demo -bin $(BIN) -rules rules
+
+clean:
+	rm -rf $(BIN)
