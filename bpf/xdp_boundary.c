@@ -37,10 +37,12 @@ static __always_inline int pass_marked(struct xdp_md *ctx, __u8 fail_open)
 	return XDP_PASS;
 }
 
-/* The tail every packet with a positive verdict goes through. */
+/* The tail every packet with a positive verdict goes through. may_fwd is
+ * off for replies towards a VLAN-tagged organisation: XDP cannot add the
+ * tag, the kernel's VLAN device does. */
 static __always_inline int deliver(struct xdp_md *ctx, const struct pal_pkt *p,
 				   const struct pal_config *cfg, __u32 org_slot, __u32 rule_slot,
-				   __u8 verdict, __u8 fail_open, __u64 now)
+				   __u8 verdict, __u8 fail_open, int may_fwd, __u64 now)
 {
 	int act = XDP_PASS;
 
@@ -53,7 +55,7 @@ static __always_inline int deliver(struct xdp_md *ctx, const struct pal_pkt *p,
 	count_org(org_slot, verdict, p->len);
 	count_rule(rule_slot, p->len, now);
 	if (verdict == PAL_VERDICT_ALLOW)
-		act = forward(ctx, p, cfg);
+		act = may_fwd ? forward(ctx, p, cfg) : XDP_PASS;
 	return act;
 }
 
@@ -67,7 +69,7 @@ static __always_inline int later_fragment(struct xdp_md *ctx, const struct pal_p
 	fr = bpf_map_lookup_elem(&frags, &k);
 	if (!fr || now - fr->created_ns > cfg->frag_timeout_s * NSEC)
 		return drop(PAL_DROP_FRAGMENT, 0, p->len); /* not tied to an allowed flow */
-	return deliver(ctx, p, cfg, fr->org_slot, fr->rule_slot, fr->verdict, 0, now);
+	return deliver(ctx, p, cfg, fr->org_slot, fr->rule_slot, fr->verdict, 0, 0, now);
 }
 
 static __always_inline int same_ingress(const struct pal_flow *f, struct xdp_md *ctx,
@@ -98,8 +100,8 @@ static __always_inline int flow_continue(struct xdp_md *ctx, const struct pal_pk
 	flow_touch(f, p, dir, now);
 	if (f->verdict == PAL_VERDICT_DROP)
 		return drop(PAL_DROP_FLOW_DENIED, f->org_slot, p->len);
-	return deliver(ctx, p, cfg, f->org_slot, f->rule_slot, f->verdict,
-		       f->flags & PAL_FLOW_FAIL_OPEN, now);
+	return deliver(ctx, p, cfg, f->org_slot, f->rule_slot, f->verdict, f->flags & PAL_FLOW_FAIL_OPEN,
+		       dir == 0 || !(f->orig_vlan | f->orig_inner_vlan), now);
 }
 
 static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *p,
@@ -141,7 +143,7 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 	};
 	bpf_map_update_elem(&flows, k, &f, BPF_ANY);
 	return deliver(ctx, p, cfg, d.org_slot, d.rule_slot, d.verdict,
-		       d.rule_flags & PAL_RULE_FAIL_OPEN, now);
+		       d.rule_flags & PAL_RULE_FAIL_OPEN, 1, now);
 }
 
 SEC("xdp")

@@ -101,7 +101,7 @@ func New(ns *lab.NS, bin Binaries, cfg Config, dir string) (*Agent, error) {
 // reports that it kept the pinned one).
 func (a *Agent) Start(timeout time.Duration) error {
 	a.logs = &syncBuffer{}
-	a.cmd = exec.Command("ip", "netns", "exec", a.NS.Name, a.Bin.Palisaded, "-config", a.CfgPath)
+	a.cmd = a.inNetns(a.Bin.Palisaded, "-config", a.CfgPath)
 	a.cmd.Stdout, a.cmd.Stderr = a.logs, a.logs
 	if err := a.cmd.Start(); err != nil {
 		return fmt.Errorf("start palisaded: %w", err)
@@ -137,7 +137,7 @@ func (a *Agent) signal(s syscall.Signal) error {
 	if a.cmd == nil || a.cmd.Process == nil {
 		return nil
 	}
-	// `ip netns exec` execs the agent, so the process is palisaded itself.
+	// nsenter execs the agent, so the process is palisaded itself.
 	_ = a.cmd.Process.Signal(s)
 	select {
 	case <-a.done:
@@ -154,9 +154,18 @@ func (a *Agent) Logs() string { return a.logs.String() }
 
 // CLI runs `palisade --pin-path <agent's> args...` in the agent's namespace.
 func (a *Agent) CLI(args ...string) (string, error) {
-	full := append([]string{"netns", "exec", a.NS.Name, a.Bin.Palisade, "--pin-path", a.PinPath}, args...)
-	out, err := exec.Command("ip", full...).CombinedOutput()
+	out, err := a.inNetns(a.Bin.Palisade, append([]string{"--pin-path", a.PinPath}, args...)...).CombinedOutput()
 	return string(out), err
+}
+
+// inNetns runs a command in the namespace's network only. `ip netns exec`
+// would also give it a mount namespace with a fresh /sys, where bpffs is
+// not mounted: pins made there would vanish with the process, and the
+// boundary with them. A gateway's agent shares the host's bpffs; so does
+// this one.
+func (a *Agent) inNetns(name string, args ...string) *exec.Cmd {
+	full := append([]string{"--net=/run/netns/" + a.NS.Name, name}, args...)
+	return exec.Command("nsenter", full...)
 }
 
 // Close kills the agent if it runs, detaches and removes its pinned state.

@@ -1,0 +1,112 @@
+// Package e2e runs the real agent in a lab of network namespaces: organisation
+// hosts, the gateway with XDP on all its interfaces, service hosts, and real
+// TCP, UDP and ICMP between them, checked against the example policy.
+package e2e
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/palisade-psn/palisade/internal/agenttest"
+	"github.com/palisade-psn/palisade/internal/lab"
+	"github.com/palisade-psn/palisade/pkg/datapath"
+)
+
+// gatewayLab is the standard lab with the agent running on its gateway.
+type gatewayLab struct {
+	gw    *lab.Gateway
+	agent *agenttest.Agent
+}
+
+func startLab(t *testing.T, mode datapath.Mode) *gatewayLab {
+	t.Helper()
+	bins, err := agenttest.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lab.NewT(t)
+	gw, err := lab.NewGateway(l, lab.StandardSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	startServices(t, gw)
+	rules, _ := filepath.Abs("../../rules")
+	a, err := agenttest.New(gw.GW, bins, agenttest.Config{
+		Rules: rules, Interfaces: gw.GWIfs, Mode: mode, Forwarding: true,
+	}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("agent logs:\n%s", a.Logs())
+		}
+		if err := a.Close(); err != nil {
+			t.Errorf("clean up agent: %v", err)
+		}
+	})
+	if err := a.Start(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return &gatewayLab{gw: gw, agent: a}
+}
+
+// startServices runs echo servers for every service of the example policy,
+// and one on an organisation host for the unsolicited-traffic checks.
+func startServices(t *testing.T, gw *lab.Gateway) {
+	t.Helper()
+	serve := func(h *lab.Host, tcp, udp []string) {
+		for _, a := range tcp {
+			stop, err := h.NS.ServeTCP(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(stop)
+		}
+		for _, a := range udp {
+			stop, err := h.NS.ServeUDP(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(stop)
+		}
+	}
+	serve(gw.Services["svcA"], []string{"198.19.10.10:443", "[2001:db8:10::10]:443", "198.19.10.10:22"},
+		[]string{"198.19.10.10:5005", "198.19.10.10:6000"})
+	serve(gw.Services["svcB"], []string{"198.19.20.10:80", "198.19.20.10:443", "198.19.20.20:443", "[2001:db8:20::10]:443", "198.19.20.53:53"},
+		[]string{"198.19.20.53:53", "[2001:db8:20::53]:53", "198.19.20.123:123"})
+	serve(gw.Orgs["surrey"], []string{"198.18.1.10:8080"}, []string{"198.18.1.10:8081"})
+}
+
+func (g *gatewayLab) status(t *testing.T) map[string]any {
+	t.Helper()
+	out, err := g.agent.CLI("status", "-o", "json")
+	if err != nil {
+		t.Fatalf("palisade status: %v\n%s", err, out)
+	}
+	var st map[string]any
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("palisade status -o json: %v\n%s", err, out)
+	}
+	return st
+}
+
+// counter digs a packet count out of `palisade status -o json`.
+func counter(st map[string]any, path ...string) float64 {
+	var v any = st
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return -1
+		}
+		v = m[p]
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return -1
+	}
+	n, _ := m["Packets"].(float64)
+	return n
+}
