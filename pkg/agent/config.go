@@ -90,7 +90,10 @@ func (c *Config) check() error {
 func (c *Config) settings() datapath.Settings {
 	t := datapath.DefaultTimeouts()
 	o := c.Timeouts
-	for _, p := range []struct{ dst *time.Duration; v time.Duration }{
+	for _, p := range []struct {
+		dst *time.Duration
+		v   time.Duration
+	}{
 		{&t.TCPSyn, o.TCPSyn}, {&t.TCPEstablished, o.TCPEstablished}, {&t.TCPClosing, o.TCPClosing},
 		{&t.UDP, o.UDP}, {&t.ICMP, o.ICMP}, {&t.Fragment, o.Fragment},
 	} {
