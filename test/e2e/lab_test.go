@@ -11,6 +11,7 @@ import (
 
 	"github.com/palisade-psn/palisade/internal/agenttest"
 	"github.com/palisade-psn/palisade/internal/lab"
+	"github.com/palisade-psn/palisade/internal/scenario"
 	"github.com/palisade-psn/palisade/pkg/datapath"
 )
 
@@ -31,7 +32,11 @@ func startLab(t *testing.T, mode datapath.Mode) *gatewayLab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startServices(t, gw)
+	stop, err := scenario.Prepare(gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
 	rules, _ := filepath.Abs("../../rules")
 	a, err := agenttest.New(gw.GW, bins, agenttest.Config{
 		Rules: rules, Interfaces: gw.GWIfs, Mode: mode, Forwarding: true,
@@ -51,33 +56,6 @@ func startLab(t *testing.T, mode datapath.Mode) *gatewayLab {
 		t.Fatal(err)
 	}
 	return &gatewayLab{gw: gw, agent: a}
-}
-
-// startServices runs echo servers for every service of the example policy,
-// and one on an organisation host for the unsolicited-traffic checks.
-func startServices(t *testing.T, gw *lab.Gateway) {
-	t.Helper()
-	serve := func(h *lab.Host, tcp, udp []string) {
-		for _, a := range tcp {
-			stop, err := h.NS.ServeTCP(a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(stop)
-		}
-		for _, a := range udp {
-			stop, err := h.NS.ServeUDP(a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(stop)
-		}
-	}
-	serve(gw.Services["svcA"], []string{"198.19.10.10:443", "[2001:db8:10::10]:443", "198.19.10.10:22"},
-		[]string{"198.19.10.10:5005", "198.19.10.10:6000"})
-	serve(gw.Services["svcB"], []string{"198.19.20.10:80", "198.19.20.10:443", "198.19.20.20:443", "[2001:db8:20::10]:443", "198.19.20.53:53"},
-		[]string{"198.19.20.53:53", "[2001:db8:20::53]:53", "198.19.20.123:123"})
-	serve(gw.Orgs["surrey"], []string{"198.18.1.10:8080"}, []string{"198.18.1.10:8081"})
 }
 
 func (g *gatewayLab) status(t *testing.T) map[string]any {

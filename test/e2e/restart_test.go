@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisade-psn/palisade/internal/scenario"
 	"github.com/palisade-psn/palisade/pkg/datapath"
 )
 
@@ -26,19 +27,23 @@ type prober struct {
 }
 
 var (
-	allowedProbe  = check{"surrey", "tcp", "198.18.1.10", "198.19.10.10:443", true, "allowed probe"}
-	refusedProbes = []check{
-		{"surrey", "tcp", "198.18.1.10", "198.19.10.10:22", false, "refused probe"},
-		{"police", "udp", "198.18.3.10", "198.19.10.10:6000", false, "refused probe"},
-		{"elmbridge", "tcp", "198.18.5.10", "198.19.10.10:443", false, "suspended probe"},
-		{"svcA", "tcp", "198.19.10.10", "198.18.1.10:8080", false, "unsolicited probe"},
+	allowedProbe  = probe("surrey", "tcp", "198.18.1.10", "198.19.10.10:443", true)
+	refusedProbes = []scenario.Check{
+		probe("surrey", "tcp", "198.18.1.10", "198.19.10.10:22", false),
+		probe("police", "udp", "198.18.3.10", "198.19.10.10:6000", false),
+		probe("elmbridge", "tcp", "198.18.5.10", "198.19.10.10:443", false),
+		probe("svcA", "tcp", "198.19.10.10", "198.18.1.10:8080", false),
 	}
 )
+
+func probe(host, kind, src, dst string, allow bool) scenario.Check {
+	return scenario.Check{Host: host, Kind: kind, Src: src, Dst: dst, Allow: allow, Why: "probe"}
+}
 
 func startProber(g *gatewayLab) *prober {
 	p := &prober{allowed: map[int32][2]int{}, stop: make(chan struct{})}
 	p.loop(20*time.Millisecond, func() {
-		err := tryWithin(g.gw, allowedProbe, time.Second)
+		err := scenario.TryWithin(g.gw, allowedProbe, time.Second)
 		p.mu.Lock()
 		c := p.allowed[p.phase.Load()]
 		if err == nil {
@@ -51,7 +56,7 @@ func startProber(g *gatewayLab) *prober {
 	})
 	for _, b := range refusedProbes {
 		p.loop(10*time.Millisecond, func() {
-			leak := tryWithin(g.gw, b, 300*time.Millisecond) == nil
+			leak := scenario.TryWithin(g.gw, b, 300*time.Millisecond) == nil
 			p.mu.Lock()
 			p.refused++
 			if leak {
@@ -166,12 +171,12 @@ func TestInvalidRulesKeepThePolicy(t *testing.T) {
 	if !strings.Contains(g.agent.Logs(), "surrey-police.yaml:") {
 		t.Errorf("refusal does not name the file:\n%s", g.agent.Logs())
 	}
-	runChecks(t, g.gw, policyChecks[:4])
+	runChecks(t, g.gw, scenario.Standard[:4])
 	g.agent.Kill()
 	if err := g.agent.Start(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	runChecks(t, g.gw, policyChecks[12:16])
+	runChecks(t, g.gw, scenario.Standard[12:16])
 	os.WriteFile(police, good, 0o644)
 	before := strings.Count(g.agent.Logs(), "policy published")
 	g.agent.Reload()
