@@ -6,19 +6,22 @@ import (
 	"github.com/palisade-psn/palisade/pkg/policy"
 )
 
-// build lays out c as entries of generation gen, with counter slots already
-// assigned. It touches no map: a policy that does not fit is refused here.
-func build(c *policy.Compiled, gen uint32, caps capacities, attached []string,
-	orgSlots, ruleSlots map[string]uint32) (*tables, error) {
+// build lays out c as entries of generation gen. It touches no map: a
+// policy that does not fit is refused here. Counter slots are filled in
+// afterwards by setSlots.
+func build(c *policy.Compiled, gen uint32, caps capacities, attached []string) (*tables, error) {
 	t := &tables{}
 	if uint32(len(c.Orgs)) >= caps.orgs || uint32(len(c.Rulesets)) > caps.rulesets {
 		return nil, fmt.Errorf("policy has %d organisations; the datapath holds %d", len(c.Orgs), caps.orgs-1)
+	}
+	if uint32(len(c.Rules)) >= caps.ruleSlots {
+		return nil, fmt.Errorf("policy has %d rules; the datapath counts %d", len(c.Rules), caps.ruleSlots-1)
 	}
 	if err := t.addIngresses(c, gen, caps, attached); err != nil {
 		return nil, err
 	}
 	for i, o := range c.Orgs {
-		v := BoundaryPalOrg{Slot: orgSlots[o.ID], Ruleset: uint32(o.Ruleset)}
+		v := BoundaryPalOrg{Ruleset: uint32(o.Ruleset)}
 		if o.Suspended {
 			v.State = uint32(BoundaryPalOrgStatePAL_ORG_SUSPENDED)
 		}
@@ -26,7 +29,7 @@ func build(c *policy.Compiled, gen uint32, caps capacities, attached []string,
 		t.orgVals = append(t.orgVals, v)
 	}
 	for i := range c.Rulesets {
-		if err := t.addRuleset(c, i, gen, caps, ruleSlots); err != nil {
+		if err := t.addRuleset(c, i, gen, caps); err != nil {
 			return nil, err
 		}
 	}
@@ -86,7 +89,7 @@ func (t *tables) addIngresses(c *policy.Compiled, gen uint32, caps capacities, a
 	return nil
 }
 
-func (t *tables) addRuleset(c *policy.Compiled, i int, gen uint32, caps capacities, ruleSlots map[string]uint32) error {
+func (t *tables) addRuleset(c *policy.Compiled, i int, gen uint32, caps capacities) error {
 	rs := &c.Rulesets[i]
 	var v BoundaryPalRuleset
 	what := fmt.Sprintf("ruleset %d", i)
@@ -112,7 +115,8 @@ func (t *tables) addRuleset(c *policy.Compiled, i int, gen uint32, caps capaciti
 					return fmt.Errorf("policy needs more than %d port ranges", caps.portRanges)
 				}
 				t.portIdx = append(t.portIdx, gen*caps.portRanges+uint32(len(t.portVals)))
-				t.portVals = append(t.portVals, portRange(c.Rules[r.Rule], r, ruleSlots))
+				t.portVals = append(t.portVals, portRange(c.Rules[r.Rule], r))
+				t.portRule = append(t.portRule, r.Rule)
 			}
 		}
 		t.dstKeys = append(t.dstKeys, BoundaryPalDstKey{
@@ -124,8 +128,8 @@ func (t *tables) addRuleset(c *policy.Compiled, i int, gen uint32, caps capaciti
 	return nil
 }
 
-func portRange(rule policy.Rule, r policy.PortRange, ruleSlots map[string]uint32) BoundaryPalPortRange {
-	v := BoundaryPalPortRange{Lo: r.Lo, Hi: r.Hi, RuleSlot: ruleSlots[rule.Name], Verdict: uint8(BoundaryPalVerdictPAL_VERDICT_ALLOW)}
+func portRange(rule policy.Rule, r policy.PortRange) BoundaryPalPortRange {
+	v := BoundaryPalPortRange{Lo: r.Lo, Hi: r.Hi, Verdict: uint8(BoundaryPalVerdictPAL_VERDICT_ALLOW)}
 	if rule.Verdict == policy.Inspect {
 		v.Verdict = uint8(BoundaryPalVerdictPAL_VERDICT_INSPECT)
 	}
@@ -133,4 +137,14 @@ func portRange(rule policy.Rule, r policy.PortRange, ruleSlots map[string]uint32
 		v.Flags = uint8(BoundaryPalRuleFlagsPAL_RULE_FAIL_OPEN)
 	}
 	return v
+}
+
+// setSlots fills in the counter slots of organisations and rules.
+func (t *tables) setSlots(c *policy.Compiled, orgSlots, ruleSlots map[string]uint32) {
+	for i := range t.orgVals {
+		t.orgVals[i].Slot = orgSlots[c.Orgs[i].ID]
+	}
+	for i, r := range t.portRule {
+		t.portVals[i].RuleSlot = ruleSlots[c.Rules[r].Name]
+	}
 }

@@ -37,14 +37,15 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 	}
 	gen := (cfg.ActiveGen + 1) & 1
 	caps := specCapacities(&dp.objs.BoundaryMaps)
+	t, err := build(c, gen, caps, attached)
+	if err != nil {
+		return PublishResult{}, fmt.Errorf("policy refused: %w", err)
+	}
 	orgSlots, ruleSlots, err := dp.assignSlots(c, caps)
 	if err != nil {
 		return PublishResult{}, err
 	}
-	t, err := build(c, gen, caps, attached, orgSlots, ruleSlots)
-	if err != nil {
-		return PublishResult{}, fmt.Errorf("policy refused: %w", err)
-	}
+	t.setSlots(c, orgSlots, ruleSlots)
 	if wait := graceAfterFlip - time.Since(dp.lastFlip.at); wait > 0 {
 		time.Sleep(wait)
 	}
