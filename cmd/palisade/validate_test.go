@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	root := newRoot(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestValidateExamplePolicy(t *testing.T) {
+	out, err := runCLI(t, "validate", "../../rules")
+	if err != nil || !strings.HasPrefix(out, "ok: 5 organisations") {
+		t.Fatalf("validate rules/: err %v, output:\n%s", err, out)
+	}
+}
+
+func TestValidateReportsEveryError(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "organisations"), 0o755)
+	os.WriteFile(filepath.Join(dir, "services.yaml"), []byte("services:\n  web:\n    to: [198.19.10.0/24]\n    ports: [\"443/tcp\"]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "organisations", "a.yaml"), []byte(
+		"organisation: a\nname: A\ningress:\n  - interface: org0\nprefixes: [198.18.1.0/33]\nallow:\n  - service: nope\n"), 0o644)
+	out, err := runCLI(t, "validate", dir, "-o", "json")
+	if err == nil {
+		t.Fatal("validate accepted a broken policy")
+	}
+	var r validateReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("json output: %v\n%s", err, out)
+	}
+	file := filepath.Join(dir, "organisations", "a.yaml")
+	want := []string{file + ":5:", file + ":7:"}
+	if r.OK || len(r.Errors) != len(want) {
+		t.Fatalf("errors = %q, want %d", r.Errors, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(r.Errors[i], w) {
+			t.Errorf("error %d = %q, want it at %s", i, r.Errors[i], w)
+		}
+	}
+}
