@@ -66,7 +66,7 @@ type tables struct {
 	dstVals  []BoundaryPalDst
 	portIdx  []uint32
 	portVals []BoundaryPalPortRange
-	portRule []int // rule index of each port range, for setSlots
+	portRule []int    // rule index of each port range, for setSlots
 	skipped  []string // ingresses whose interface is not on this host
 }
 

@@ -16,7 +16,7 @@ func tcpPorts(lo, hi uint16) []rules.PortRange {
 
 func orgWith(allow ...rules.Rule) *rules.Policy {
 	return &rules.Policy{
-		Services: map[string]*rules.Service{"patch": {Name: "patch", To: []netip.Prefix{pfx("198.19.20.10/32")}, Ports: tcpPorts(80, 80)}},
+		Services:    map[string]*rules.Service{"patch": {Name: "patch", To: []netip.Prefix{pfx("198.19.20.10/32")}, Ports: tcpPorts(80, 80)}},
 		Remediation: []string{"patch"},
 		Orgs: []*rules.Organisation{{
 			ID: "a", Ingress: []rules.Ingress{{Interface: "org0"}},
