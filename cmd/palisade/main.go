@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/palisade-psn/palisade/pkg/control"
 	"github.com/palisade-psn/palisade/pkg/datapath"
 	"github.com/spf13/cobra"
 )
@@ -19,6 +20,7 @@ type globals struct {
 	out     io.Writer
 	output  string // text or json
 	pinPath string
+	socket  string
 }
 
 func newRoot(out io.Writer) *cobra.Command {
@@ -32,6 +34,7 @@ func newRoot(out io.Writer) *cobra.Command {
 	root.SetOut(out)
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.PersistentFlags().StringVar(&g.pinPath, "pin-path", datapath.DefaultPinPath, "bpffs directory of the pinned datapath")
+	root.PersistentFlags().StringVar(&g.socket, "socket", control.DefaultSocket, "palisaded's control socket")
 	for _, c := range []func(*globals) *cobra.Command{
 		validateCmd, statusCmd, detachCmd, cleanCmd, versionCmd,
 	} {

@@ -2,27 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"text/tabwriter"
 
+	"github.com/palisade-psn/palisade/pkg/control"
 	"github.com/palisade-psn/palisade/pkg/datapath"
 	"github.com/spf13/cobra"
 )
-
-type ifaceStatus struct {
-	Interface string `json:"interface"`
-	Mode      string `json:"mode"`
-}
-
-type statusReport struct {
-	PinPath    string                                 `json:"pin_path"`
-	Interfaces []ifaceStatus                          `json:"interfaces"`
-	Policy     datapath.PolicyState                   `json:"policy"`
-	Orgs       map[string]map[string]datapath.Counter `json:"organisations"`
-	Drops      map[string]datapath.Counter            `json:"drops"`
-	Forwarded  map[string]datapath.Counter            `json:"forwarded"`
-}
 
 func statusCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
@@ -30,7 +18,7 @@ func statusCmd(g *globals) *cobra.Command {
 		Short: "Show where the boundary is attached, its policy and its counters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := status(g.pinPath)
+			r, err := status(g)
 			if err != nil {
 				return err
 			}
@@ -45,26 +33,41 @@ func statusCmd(g *globals) *cobra.Command {
 	}
 }
 
-func status(pin string) (*statusReport, error) {
+// status asks the agent; when none runs, it reads the pinned maps, which
+// go on enforcing without it.
+func status(g *globals) (*control.Status, error) {
+	var st control.Status
+	err := control.NewClient(g.socket).Get("/v1/status", &st)
+	if errors.Is(err, control.ErrNoAgent) {
+		return pinnedStatus(g.pinPath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.Agent = "running"
+	return &st, nil
+}
+
+func pinnedStatus(pin string) (*control.Status, error) {
 	p, err := datapath.OpenPinned(pin)
 	if err != nil {
 		return nil, err
 	}
 	defer p.Close()
-	r := &statusReport{PinPath: pin, Interfaces: []ifaceStatus{}}
+	r := &control.Status{Agent: "not running (counters read from the pinned maps)", Interfaces: []control.InterfaceStatus{}}
 	names, err := datapath.PinnedLinks(pin)
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range names {
 		mode, err := datapath.XDPMode(n)
-		s := ifaceStatus{Interface: n, Mode: string(mode)}
+		s := control.InterfaceStatus{Interface: n, Mode: string(mode)}
 		if err != nil {
 			s.Mode = "unknown (" + err.Error() + ")"
 		}
 		r.Interfaces = append(r.Interfaces, s)
 	}
-	if r.Policy, err = p.Policy(); err != nil {
+	if r.Policy.PolicyState, err = p.Policy(); err != nil {
 		return nil, err
 	}
 	if r.Orgs, err = p.Counters().OrgCounts(); err != nil {
@@ -79,10 +82,10 @@ func status(pin string) (*statusReport, error) {
 	return r, nil
 }
 
-func printStatus(g *globals, r *statusReport) {
+func printStatus(g *globals, r *control.Status) {
 	w := tabwriter.NewWriter(g.out, 2, 4, 2, ' ', 0)
 	defer w.Flush()
-	fmt.Fprintf(w, "pinned state\t%s\n", r.PinPath)
+	fmt.Fprintf(w, "agent\t%s\n", r.Agent)
 	for _, i := range r.Interfaces {
 		fmt.Fprintf(w, "attached\t%s\t%s\n", i.Interface, i.Mode)
 	}
@@ -90,6 +93,9 @@ func printStatus(g *globals, r *statusReport) {
 		fmt.Fprintln(w, "policy\tNONE LOADED: every packet is dropped")
 	} else {
 		fmt.Fprintf(w, "policy\tgeneration %d\tforwarding in XDP: %v\n", r.Policy.Generation, r.Policy.Forwarding)
+		if r.Policy.Digest != "" {
+			fmt.Fprintf(w, "policy digest\t%s\t%d organisations, %d rules\n", r.Policy.Digest, r.Policy.Organisations, r.Policy.Rules)
+		}
 	}
 	fmt.Fprintf(w, "allowed packets\tforwarded in XDP %d\tpassed to the kernel stack %d\n",
 		r.Forwarded["xdp"].Packets, r.Forwarded["stack"].Packets)

@@ -37,6 +37,7 @@ type Agent struct {
 	Bin     Binaries
 	PinPath string
 	CfgPath string
+	Socket  string
 	cmd     *exec.Cmd
 	logs    *syncBuffer
 	done    chan error
@@ -87,13 +88,14 @@ func moduleRoot() (string, error) {
 func New(ns *lab.NS, bin Binaries, cfg Config, dir string) (*Agent, error) {
 	b := make([]byte, 4)
 	rand.Read(b)
-	a := &Agent{NS: ns, Bin: bin, PinPath: "/sys/fs/bpf/palisade-lab-" + hex.EncodeToString(b), CfgPath: filepath.Join(dir, "palisaded.yaml")}
+	a := &Agent{NS: ns, Bin: bin, PinPath: "/sys/fs/bpf/palisade-lab-" + hex.EncodeToString(b),
+		CfgPath: filepath.Join(dir, "palisaded.yaml"), Socket: filepath.Join(dir, "palisaded.sock")}
 	mode := cfg.Mode
 	if mode == "" {
 		mode = datapath.Native
 	}
-	text := fmt.Sprintf("rules: %s\ninterfaces: [%s]\nxdp_mode: %s\nforwarding: %v\npin_path: %s\nmetrics: %q\n%s",
-		cfg.Rules, strings.Join(cfg.Interfaces, ", "), mode, cfg.Forwarding, a.PinPath, cfg.Metrics, cfg.Extra)
+	text := fmt.Sprintf("rules: %s\ninterfaces: [%s]\nxdp_mode: %s\nforwarding: %v\npin_path: %s\nmetrics: %q\nsocket: %s\n%s",
+		cfg.Rules, strings.Join(cfg.Interfaces, ", "), mode, cfg.Forwarding, a.PinPath, cfg.Metrics, a.Socket, cfg.Extra)
 	return a, os.WriteFile(a.CfgPath, []byte(text), 0o600)
 }
 
@@ -110,7 +112,7 @@ func (a *Agent) Start(timeout time.Duration) error {
 	go func(c *exec.Cmd, done chan error) { done <- c.Wait() }(a.cmd, a.done)
 	deadline := time.After(timeout)
 	for {
-		if l := a.logs.String(); strings.Contains(l, "policy published") || strings.Contains(l, "policy already in the datapath stays") {
+		if strings.Contains(a.logs.String(), "control API served") {
 			return nil
 		}
 		select {
@@ -154,7 +156,7 @@ func (a *Agent) Logs() string { return a.logs.String() }
 
 // CLI runs `palisade --pin-path <agent's> args...` in the agent's namespace.
 func (a *Agent) CLI(args ...string) (string, error) {
-	out, err := a.inNetns(a.Bin.Palisade, append([]string{"--pin-path", a.PinPath}, args...)...).CombinedOutput()
+	out, err := a.inNetns(a.Bin.Palisade, append([]string{"--pin-path", a.PinPath, "--socket", a.Socket}, args...)...).CombinedOutput()
 	return string(out), err
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/palisade-psn/palisade/pkg/datapath"
@@ -16,9 +17,11 @@ import (
 
 // Agent is a running palisaded.
 type Agent struct {
-	cfg    *Config
-	log    *slog.Logger
-	dp     *datapath.Datapath
+	cfg *Config
+	log *slog.Logger
+	dp  *datapath.Datapath
+
+	mu     sync.Mutex // serialises policy changes (reload, API, signals)
 	policy *policy.Compiled
 }
 
@@ -76,6 +79,8 @@ func (a *Agent) pinnedPolicy() (datapath.PolicyState, error) {
 // Reload reads, validates, compiles and publishes the rules. An invalid rule
 // set is refused whole: the running policy stays.
 func (a *Agent) Reload() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	p, err := rules.Load(a.cfg.Rules)
 	if err != nil {
 		return fmt.Errorf("load rules from %s:\n%w", a.cfg.Rules, err)
@@ -108,6 +113,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer srv.close()
+	api, err := a.serveControl()
+	if err != nil {
+		return err
+	}
+	defer api.Close()
 	gc := a.startFlowGC(ctx)
 	defer gc()
 	for {
@@ -131,4 +141,8 @@ func (a *Agent) leave() error {
 }
 
 // Policy is the compiled policy last published.
-func (a *Agent) Policy() *policy.Compiled { return a.policy }
+func (a *Agent) Policy() *policy.Compiled {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.policy
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/palisade-psn/palisade/pkg/control"
 	"github.com/palisade-psn/palisade/pkg/datapath"
 	"github.com/palisade-psn/palisade/pkg/policy"
 	"github.com/palisade-psn/palisade/pkg/rules"
@@ -28,6 +29,7 @@ type Config struct {
 	Forwarding    *bool         `yaml:"forwarding"`      // forward in XDP; default true
 	PinPath       string        `yaml:"pin_path"`        // bpffs directory
 	Metrics       string        `yaml:"metrics"`         // listen address for /metrics; "" = off
+	Socket        string        `yaml:"socket"`          // local API (Unix socket, root only)
 	FlowTableSize uint32        `yaml:"flow_table_size"` // flows remembered; 0 = built-in
 	Timeouts      Timeouts      `yaml:"timeouts"`
 }
@@ -78,6 +80,9 @@ func (c *Config) check() error {
 	}
 	if c.PinPath == "" {
 		c.PinPath = datapath.DefaultPinPath
+	}
+	if c.Socket == "" {
+		c.Socket = control.DefaultSocket
 	}
 	if c.Forwarding == nil {
 		t := true

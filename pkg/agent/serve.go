@@ -30,11 +30,12 @@ func (a *Agent) Counters() *datapath.Counters { return a.dp.Counters() }
 
 // PolicyInfo is the generation and digest of the policy in force.
 func (a *Agent) PolicyInfo() (uint32, string) {
-	if a.policy == nil {
+	p := a.Policy()
+	if p == nil {
 		return 0, ""
 	}
 	st, _ := a.dp.PolicyState()
-	return st.Generation, a.policy.Digest
+	return st.Generation, p.Digest
 }
 
 func (a *Agent) serveMetrics() (*metricsServer, error) {

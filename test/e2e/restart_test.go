@@ -128,6 +128,25 @@ func TestEnforcementSurvivesTheAgent(t *testing.T) {
 		t.Logf("%s: %d allowed exchanges succeeded, %d failed", name, c[0], c[1])
 	}
 	assertAttachedOnce(t, g)
+	assertDetach(t, g)
+}
+
+// assertDetach: `palisade detach` takes the program off every interface,
+// after which the kernel forwards what the policy refused.
+func assertDetach(t *testing.T, g *gatewayLab) {
+	t.Helper()
+	if out, err := g.agent.CLI("detach"); err != nil {
+		t.Fatalf("palisade detach: %v\n%s", err, out)
+	}
+	for _, ifname := range g.gw.GWIfs {
+		out, _ := exec.Command("nsenter", "--net=/run/netns/"+g.gw.GW.Name, "ip", "-d", "link", "show", "dev", ifname).CombinedOutput()
+		if strings.Contains(string(out), "prog/xdp") {
+			t.Errorf("%s still carries an XDP program after detach:\n%s", ifname, out)
+		}
+	}
+	if err := scenario.TryWithin(g.gw, refusedProbes[0], 2*time.Second); err != nil {
+		t.Errorf("with the boundary detached, the kernel should forward %v: %v", refusedProbes[0], err)
+	}
 }
 
 // assertAttachedOnce: each gateway interface carries exactly one XDP program.

@@ -1,0 +1,64 @@
+package agent
+
+import (
+	"net/http"
+
+	"github.com/palisade-psn/palisade/pkg/control"
+	"github.com/palisade-psn/palisade/pkg/datapath"
+)
+
+// serveControl opens the local API. Each feature registers its endpoints
+// with one function in its own file, listed here.
+func (a *Agent) serveControl() (*control.Server, error) {
+	srv, err := control.Listen(a.cfg.Socket)
+	if err != nil {
+		return nil, err
+	}
+	for _, register := range []func(*control.Server){
+		a.statusAPI,
+	} {
+		register(srv)
+	}
+	go func() {
+		if err := srv.Serve(); err != nil {
+			a.log.Error("control API", "err", err)
+		}
+	}()
+	a.log.Info("control API served", "socket", a.cfg.Socket)
+	return srv, nil
+}
+
+func (a *Agent) statusAPI(srv *control.Server) {
+	srv.Handle("GET /v1/status", func(*http.Request) (any, error) { return a.Status() })
+}
+
+// Status gathers what `palisade status` shows.
+func (a *Agent) Status() (*control.Status, error) {
+	st := &control.Status{Interfaces: []control.InterfaceStatus{}}
+	for _, ifname := range a.cfg.Interfaces {
+		mode, err := datapath.XDPMode(ifname)
+		s := control.InterfaceStatus{Interface: ifname, Mode: string(mode)}
+		if err != nil {
+			s.Mode = "not attached (" + err.Error() + ")"
+		}
+		st.Interfaces = append(st.Interfaces, s)
+	}
+	var err error
+	if st.Policy.PolicyState, err = a.dp.PolicyState(); err != nil {
+		return nil, err
+	}
+	if p := a.Policy(); p != nil {
+		st.Policy.Digest, st.Policy.Organisations, st.Policy.Rules = p.Digest, len(p.Orgs), len(p.Rules)
+	}
+	c := a.dp.Counters()
+	if st.Orgs, err = c.OrgCounts(); err != nil {
+		return nil, err
+	}
+	if st.Drops, err = c.DropCounts(); err != nil {
+		return nil, err
+	}
+	if st.Forwarded, err = c.ForwardCounts(); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
