@@ -43,7 +43,7 @@ func Listen(path string) (*Server, error) {
 		return nil, fmt.Errorf("control socket permissions: %w", err)
 	}
 	s := &Server{mux: http.NewServeMux(), ln: ln, path: path}
-	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}
 	return s, nil
 }
 
