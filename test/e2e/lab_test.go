@@ -21,7 +21,7 @@ type gatewayLab struct {
 	agent *agenttest.Agent
 }
 
-func startLab(t *testing.T, mode datapath.Mode) *gatewayLab {
+func startLab(t *testing.T, mode datapath.Mode, forward bool) *gatewayLab {
 	t.Helper()
 	bins, err := agenttest.Build()
 	if err != nil {
@@ -39,7 +39,7 @@ func startLab(t *testing.T, mode datapath.Mode) *gatewayLab {
 	t.Cleanup(stop)
 	rules, _ := filepath.Abs("../../rules")
 	a, err := agenttest.New(gw.GW, bins, agenttest.Config{
-		Rules: rules, Interfaces: gw.GWIfs, Mode: mode, Forwarding: true,
+		Rules: rules, Interfaces: gw.GWIfs, Mode: mode, Forwarding: forward,
 	}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -21,11 +21,23 @@ func runChecks(t *testing.T, g *lab.Gateway, checks []scenario.Check) {
 	}
 }
 
-func TestPolicyNative(t *testing.T)  { testPolicy(t, datapath.Native) }
-func TestPolicyGeneric(t *testing.T) { testPolicy(t, datapath.Generic) }
+func TestPolicyNative(t *testing.T)  { testPolicy(t, datapath.Native, true) }
+func TestPolicyGeneric(t *testing.T) { testPolicy(t, datapath.Generic, true) }
 
-func testPolicy(t *testing.T, mode datapath.Mode) {
-	g := startLab(t, mode)
+// TestPolicyStackForwarding: with XDP forwarding off, the same verdicts, and
+// every allowed packet is handed to the kernel to forward.
+func TestPolicyStackForwarding(t *testing.T) {
+	st := testPolicy(t, datapath.Native, false)
+	if n := counter(st, "forwarded", "xdp"); n != 0 {
+		t.Errorf("%v packets forwarded in XDP with forwarding off", n)
+	}
+	if n := counter(st, "forwarded", "stack"); n <= 0 {
+		t.Errorf("no allowed packet handed to the stack: %v", n)
+	}
+}
+
+func testPolicy(t *testing.T, mode datapath.Mode, forward bool) map[string]any {
+	g := startLab(t, mode, forward)
 	runChecks(t, g.gw, scenario.Standard)
 	st := g.status(t)
 	for _, want := range []struct {
@@ -38,10 +50,13 @@ func testPolicy(t *testing.T, mode datapath.Mode) {
 		{[]string{"drops", "no_rule"}, "drops for no rule"},
 		{[]string{"drops", "spoofed_source"}, "drops of a spoofed source"},
 		{[]string{"drops", "no_flow"}, "drops of unsolicited packets"},
-		{[]string{"forwarded", "xdp"}, "allowed packets forwarded in XDP"},
 	} {
 		if n := counter(st, want.path...); n <= 0 {
 			t.Errorf("%s: counter %v = %v, want > 0", want.what, want.path, n)
 		}
 	}
+	if n := counter(st, "forwarded", "xdp"); forward && n <= 0 {
+		t.Errorf("no allowed packet was forwarded in XDP")
+	}
+	return st
 }

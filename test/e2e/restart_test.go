@@ -94,7 +94,7 @@ func (p *prober) finish() { close(p.stop); p.wg.Wait() }
 // (SIGTERM): at no point may a refused packet pass, and allowed traffic
 // keeps flowing while no agent runs.
 func TestEnforcementSurvivesTheAgent(t *testing.T) {
-	g := startLab(t, datapath.Native)
+	g := startLab(t, datapath.Native, true)
 	p := startProber(g)
 	time.Sleep(time.Second)
 	p.phase.Store(1)
@@ -167,7 +167,7 @@ func assertAttachedOnce(t *testing.T, g *gatewayLab) {
 // refuses it with file:line:col and goes on enforcing the policy it had,
 // also across a restart; fixing the file and reloading publishes again.
 func TestInvalidRulesKeepThePolicy(t *testing.T) {
-	g := startLab(t, datapath.Native)
+	g := startLab(t, datapath.Native, true)
 	rules := filepath.Join(t.TempDir(), "rules")
 	if err := exec.Command("cp", "-r", "../../rules", rules).Run(); err != nil {
 		t.Fatal(err)
