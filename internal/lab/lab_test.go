@@ -12,8 +12,10 @@ import (
 // as a failing test would, and checks its cleanup removed everything.
 func TestCloseRemovesNamespaces(t *testing.T) {
 	var made []string
+	reached := false
 	t.Run("aborted", func(t *testing.T) {
 		l := NewT(t)
+		reached = true
 		spec := StandardSpec()
 		spec.Services[1].Addrs = append(spec.Services[1].Addrs, "not-an-address")
 		_, err := NewGateway(l, spec)
@@ -23,6 +25,9 @@ func TestCloseRemovesNamespaces(t *testing.T) {
 		made = l.Namespaces()
 		t.SkipNow() // leaves through runtime.Goexit, exactly like t.Fatal
 	})
+	if !reached {
+		t.Skip("no lab here, see the subtest")
+	}
 	if len(made) < 5 {
 		t.Fatalf("only %d namespaces were made before the abort: %v", len(made), made)
 	}
