@@ -15,6 +15,7 @@
 #define PAL_MAX_PORT_RANGES (1 << 20)
 #define PAL_MAX_RULE_SLOTS (1 << 18)
 #define PAL_MAX_INGRESSES 8192
+#define PAL_MAX_IFINDEX 65536      /* org_facing covers ifindexes below this */
 #define PAL_MAX_SOURCES (1 << 17)
 #define PAL_MAX_DESTS (1 << 19)
 #define PAL_PORT_SEARCH_STEPS 21  /* ceil(log2(PAL_MAX_PORT_RANGES)) + 1 */

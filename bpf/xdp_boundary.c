@@ -79,11 +79,37 @@ static __always_inline int same_ingress(const struct pal_flow *f, struct xdp_md 
 	       f->orig_inner_vlan == p->inner_vlan;
 }
 
+/* Replies entering where organisations come in (organisation-to-organisation
+ * sharing) must still carry a source registered on that ingress; otherwise
+ * a host on one organisation's link could inject into another's flows by
+ * spoofing the service side. */
+static __always_inline int reply_source_ok(struct xdp_md *ctx, const struct pal_pkt *p, __u32 gen)
+{
+	__u32 ifindex = ctx->ingress_ifindex, org;
+	struct pal_ingress_key ik = {
+		.ifindex = ifindex, .vlan = p->vlan, .inner_vlan = p->inner_vlan, .gen = gen,
+	};
+	struct pal_ingress *ing;
+	__u32 *facing;
+
+	if (ifindex < PAL_MAX_IFINDEX) {
+		facing = bpf_map_lookup_elem(&org_facing, &ifindex);
+		if (facing && !*facing)
+			return 1;
+	}
+	ing = bpf_map_lookup_elem(&ingresses, &ik);
+	if (!ing)
+		return 0; /* not ours: spoofed */
+	if (ing->kind != PAL_INGRESS_ORGS)
+		return 1;
+	return lookup_org(p, ing, gen, &org) == 0;
+}
+
 /* A packet whose 5-tuple has a flow. Returns -1 when the flow does not speak
  * for it (expired, reused, or an originator packet from another ingress):
  * then it is decided as a new packet. */
 static __always_inline int flow_continue(struct xdp_md *ctx, const struct pal_pkt *p,
-					 const struct pal_config *cfg, struct pal_flow_key *k,
+					 const struct pal_config *cfg, __u32 gen, struct pal_flow_key *k,
 					 struct pal_flow *f, int src_lo, __u64 now)
 {
 	int dir = src_lo == !!(f->flags & PAL_FLOW_ORIG_LO) ? 0 : 1;
@@ -95,7 +121,7 @@ static __always_inline int flow_continue(struct xdp_md *ctx, const struct pal_pk
 	}
 	if (dir == 0 && !same_ingress(f, ctx, p))
 		return -1;
-	if (dir == 1 && same_ingress(f, ctx, p))
+	if (dir == 1 && (same_ingress(f, ctx, p) || !reply_source_ok(ctx, p, gen)))
 		return drop(PAL_DROP_SPOOFED_SOURCE, f->org_slot, p->len);
 	flow_touch(f, p, dir, now);
 	if (f->verdict == PAL_VERDICT_DROP)
@@ -178,7 +204,7 @@ int xdp_boundary(struct xdp_md *ctx)
 	src_lo = flow_key_of(&p, &k);
 	f = bpf_map_lookup_elem(&flows, &k);
 	if (f) {
-		act = flow_continue(ctx, &p, cfg, &k, f, src_lo, now);
+		act = flow_continue(ctx, &p, cfg, gen, &k, f, src_lo, now);
 		if (act >= 0)
 			return act;
 	}

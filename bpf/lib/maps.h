@@ -115,4 +115,15 @@ struct {
 	__type(value, struct pal_counter);
 } fwd_stats SEC(".maps");
 
+/* org_facing[ifindex] != 0: organisations come in on this interface, so
+ * every packet entering it, replies included, must carry a source address
+ * registered there. Not generational: the loader sets an interface before
+ * publishing a policy that uses it, and clears it only after. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PAL_MAX_IFINDEX);
+	__type(key, __u32);
+	__type(value, __u32);
+} org_facing SEC(".maps");
+
 #endif

@@ -263,6 +263,7 @@ const (
 	BoundaryMapFrags          = "frags"
 	BoundaryMapFwdStats       = "fwd_stats"
 	BoundaryMapIngresses      = "ingresses"
+	BoundaryMapOrgFacing      = "org_facing"
 	BoundaryMapOrgStats       = "org_stats"
 	BoundaryMapOrgs           = "orgs"
 	BoundaryMapPortRanges     = "port_ranges"
@@ -330,6 +331,7 @@ type BoundaryMapSpecs struct {
 	Frags      *ebpf.MapSpec `ebpf:"frags"`
 	FwdStats   *ebpf.MapSpec `ebpf:"fwd_stats"`
 	Ingresses  *ebpf.MapSpec `ebpf:"ingresses"`
+	OrgFacing  *ebpf.MapSpec `ebpf:"org_facing"`
 	OrgStats   *ebpf.MapSpec `ebpf:"org_stats"`
 	Orgs       *ebpf.MapSpec `ebpf:"orgs"`
 	PortRanges *ebpf.MapSpec `ebpf:"port_ranges"`
@@ -373,6 +375,7 @@ type BoundaryMaps struct {
 	Frags      *ebpf.Map `ebpf:"frags"`
 	FwdStats   *ebpf.Map `ebpf:"fwd_stats"`
 	Ingresses  *ebpf.Map `ebpf:"ingresses"`
+	OrgFacing  *ebpf.Map `ebpf:"org_facing"`
 	OrgStats   *ebpf.Map `ebpf:"org_stats"`
 	Orgs       *ebpf.Map `ebpf:"orgs"`
 	PortRanges *ebpf.Map `ebpf:"port_ranges"`
@@ -391,6 +394,7 @@ func (m *BoundaryMaps) Close() error {
 		m.Frags,
 		m.FwdStats,
 		m.Ingresses,
+		m.OrgFacing,
 		m.OrgStats,
 		m.Orgs,
 		m.PortRanges,

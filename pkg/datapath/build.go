@@ -10,7 +10,7 @@ import (
 // policy that does not fit is refused here. Counter slots are filled in
 // afterwards by setSlots.
 func build(c *policy.Compiled, gen uint32, caps capacities, attached []string) (*tables, error) {
-	t := &tables{}
+	t := &tables{orgIfs: map[uint32]bool{}}
 	if uint32(len(c.Orgs)) >= caps.orgs || uint32(len(c.Rulesets)) > caps.rulesets {
 		return nil, fmt.Errorf("policy has %d organisations; the datapath holds %d", len(c.Orgs), caps.orgs-1)
 	}
@@ -58,6 +58,7 @@ func (t *tables) addIngresses(c *policy.Compiled, gen uint32, caps capacities, a
 		if v.N6, err = fillLens(v.Lens6[:], prefixes, 6, caps.lens, what); err != nil {
 			return err
 		}
+		t.orgIfs[uint32(ifindex)] = true
 		t.ingKeys = append(t.ingKeys, BoundaryPalIngressKey{Ifindex: uint32(ifindex), Vlan: in.VLAN, InnerVlan: in.InnerVLAN, Gen: gen})
 		t.ingVals = append(t.ingVals, v)
 		for _, s := range in.Sources {

@@ -55,9 +55,15 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 	if err := dp.write(t); err != nil {
 		return PublishResult{}, err
 	}
+	if err := dp.markOrgFacing(t.orgIfs, nil); err != nil {
+		return PublishResult{}, err
+	}
 	cfg.ActiveGen, cfg.PolicyLoaded = gen, 1
 	if err := dp.objs.Config.Put(uint32(0), &cfg); err != nil {
 		return PublishResult{}, fmt.Errorf("activate generation %d: %w", gen, err)
+	}
+	if err := dp.markOrgFacing(t.orgIfs, attached); err != nil {
+		return PublishResult{}, err
 	}
 	dp.lastFlip.at = time.Now()
 	dp.published = c
@@ -152,6 +158,31 @@ func (dp *Datapath) write(t *tables) error {
 		}
 		if _, err := s.m.BatchUpdate(s.k, s.v, nil); err != nil {
 			return fmt.Errorf("write %s: %w", s.what, err)
+		}
+	}
+	return nil
+}
+
+// markOrgFacing sets the interfaces organisations come in on. Before a
+// flip it only adds (both generations' interfaces are checked); after it,
+// the other attached interfaces are cleared.
+func (dp *Datapath) markOrgFacing(orgIfs map[uint32]bool, clearOthers []string) error {
+	m := dp.objs.OrgFacing
+	limit := m.MaxEntries()
+	for ifindex := range orgIfs {
+		if ifindex < limit {
+			if err := m.Put(ifindex, uint32(1)); err != nil {
+				return fmt.Errorf("mark ifindex %d organisation-facing: %w", ifindex, err)
+			}
+		}
+	}
+	for _, name := range clearOthers {
+		ifindex, err := ifindexOf(name)
+		if err != nil || orgIfs[uint32(ifindex)] || uint32(ifindex) >= limit {
+			continue
+		}
+		if err := m.Put(uint32(ifindex), uint32(0)); err != nil {
+			return fmt.Errorf("mark %s service-facing: %w", name, err)
 		}
 	}
 	return nil

@@ -68,6 +68,7 @@ type tables struct {
 	portVals []BoundaryPalPortRange
 	portRule []int    // rule index of each port range, for setSlots
 	skipped  []string // ingresses whose interface is not on this host
+	orgIfs   map[uint32]bool // ifindexes organisations come in on
 }
 
 func fillLens(dst []uint8, prefixes []netip.Prefix, fam int, max uint32, what string) (uint8, error) {
