@@ -9,6 +9,7 @@
 #include "lib/policy.h"
 #include "lib/flow.h"
 #include "lib/fwd.h"
+#include "lib/icmp.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -172,6 +173,24 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 		       d.rule_flags & PAL_RULE_FAIL_OPEN, 1, now);
 }
 
+/* An ICMP error passes only as part of the allowed flow it quotes. */
+static __always_inline int related_error(struct xdp_md *ctx, const struct pal_pkt *p,
+					 const struct pal_config *cfg, __u32 gen, __u64 now)
+{
+	struct pal_flow_key k = {};
+	struct pal_flow *f;
+
+	if (icmp_quoted_flow(ctx, p, &k))
+		return drop(PAL_DROP_NO_FLOW, 0, p->len);
+	f = bpf_map_lookup_elem(&flows, &k);
+	if (!f || f->verdict != PAL_VERDICT_ALLOW)
+		return drop(PAL_DROP_NO_FLOW, 0, p->len); /* not about an allowed flow */
+	if (!reply_source_ok(ctx, p, gen))
+		return drop(PAL_DROP_SPOOFED_SOURCE, f->org_slot, p->len);
+	return deliver(ctx, p, cfg, f->org_slot, f->rule_slot, PAL_VERDICT_ALLOW, 0,
+		       !(f->orig_vlan | f->orig_inner_vlan), now);
+}
+
 SEC("xdp")
 int xdp_boundary(struct xdp_md *ctx)
 {
@@ -201,6 +220,8 @@ int xdp_boundary(struct xdp_md *ctx)
 	now = bpf_ktime_get_coarse_ns();
 	if (p.frag == PAL_FRAG_LATER)
 		return later_fragment(ctx, &p, cfg, now);
+	if (icmp_is_error(&p))
+		return related_error(ctx, &p, cfg, gen, now);
 	src_lo = flow_key_of(&p, &k);
 	f = bpf_map_lookup_elem(&flows, &k);
 	if (f) {

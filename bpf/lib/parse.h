@@ -54,6 +54,7 @@ struct pal_pkt {
 	__u8 icmp_type;
 	__u8 frag;    /* enum pal_frag_kind */
 	__u8 l3_off;  /* offset of the IP header from data (for forwarding) */
+	__u16 l4_off; /* offset of the transport header from data */
 };
 
 /* ICMP and ICMPv6 share this layout for echo; linux/icmp.h drags in libc. */
@@ -269,10 +270,11 @@ static __always_inline int parse_ipv6(struct hdr_cursor *c, struct pal_pkt *p)
 }
 
 /* Transport header. Later fragments carry none: their ports stay zero. */
-static __always_inline int parse_l4(struct hdr_cursor *c, struct pal_pkt *p)
+static __always_inline int parse_l4(struct hdr_cursor *c, struct pal_pkt *p, void *data)
 {
 	if (p->frag == PAL_FRAG_LATER)
 		return 0;
+	p->l4_off = c->pos - data;
 	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *th = c->pos;
 
@@ -340,7 +342,7 @@ static __always_inline int parse_packet(struct xdp_md *ctx, struct pal_pkt *p)
 		return PAL_DROP_L3_UNSUPPORTED;
 	if (err)
 		return err;
-	return parse_l4(&c, p);
+	return parse_l4(&c, p, (void *)(long)ctx->data);
 }
 
 #endif
