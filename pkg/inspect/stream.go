@@ -6,7 +6,7 @@ const maxStreamBytes = maxClientHello + 1024
 
 // maxHeldSegments bounds the segments of one flow held in the queue while
 // its decision is pending (tiny-segment evasions end here).
-const maxHeldSegments = 128
+const maxHeldSegments = 1024
 
 // stream reassembles the first bytes an originator sent, by sequence
 // number, whatever order the segments come in. A byte sent twice with
