@@ -4,10 +4,6 @@ package inspect
 // (a whole ClientHello plus record headers); beyond it the flow is refused.
 const maxStreamBytes = maxClientHello + 1024
 
-// maxHeldSegments bounds the segments of one flow held in the queue while
-// its decision is pending (tiny-segment evasions end here).
-const maxHeldSegments = 1024
-
 // stream reassembles the first bytes an originator sent, by sequence
 // number, whatever order the segments come in. A byte sent twice with
 // different values refuses the flow: the server and the inspector could

@@ -47,6 +47,10 @@ type release func(accept bool)
 // name, and how long a decision is remembered for packets that were
 // already on their way before XDP had it.
 const (
+	// holdSegments is how many segments of a split name are held back
+	// until the decision: fewer than a TCP sender's initial window (10),
+	// so the client keeps sending.
+	holdSegments   = 4
 	maxFlows       = 16384
 	pendingTimeout = 5 * time.Second
 	decidedTTL     = 10 * time.Second
@@ -60,6 +64,7 @@ type flowState struct {
 	origLo   bool
 	stream   stream
 	held     []release
+	passing  bool // segments before the decision pass (see tcp)
 	first    time.Time
 	decided  bool
 	d        Decision
@@ -165,14 +170,23 @@ func (t *tracker) tcp(st *flowState, pk packet, orig bool, h release) action {
 	d, ok := decideStream(st.insp, st.stream.prefix())
 	switch {
 	case ok:
-		st.held = append(st.held, h)
-		t.decide(st, d)
-		return actHold // released with the others, in decide
-	case st.stream.full() || len(st.held) >= maxHeldSegments:
+		return t.decide(st, d) // held segments first, then this one
+	case st.stream.full():
 		return t.decide(st, refuse(RefuseTooLong, ""))
+	case !st.passing && len(st.held) < holdSegments:
+		st.held = append(st.held, h)
+		return actHold
 	}
-	st.held = append(st.held, h)
-	return actHold
+	// More segments than the client may send unacknowledged: holding them
+	// would stall it. Pass the bytes so far (a copy stays here); the
+	// segment that completes the name is the one that gets the verdict,
+	// so a refused flow's server never has a whole ClientHello or request.
+	st.passing = true
+	for _, r := range st.held {
+		r(true)
+	}
+	st.held = nil
+	return actAccept
 }
 
 // decide settles a flow: XDP gets the verdict, held packets get theirs.
