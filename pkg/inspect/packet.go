@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/google/gopacket"
@@ -74,5 +75,24 @@ func (d *decoder) decode(b []byte) (packet, bool) {
 			pk.sport, pk.dport, pk.payload = uint16(d.udp.SrcPort), uint16(d.udp.DstPort), d.udp.Payload
 		}
 	}
+	if pk.fragment {
+		d.firstFragmentPorts(&pk)
+	}
 	return pk, pk.src.IsValid() && pk.dst.IsValid()
+}
+
+// firstFragmentPorts reads the ports of a first fragment, which gopacket
+// leaves undecoded: they tie it to its flow, so the flow is refused (a
+// name in fragments is not read) rather than the fragment dropped alone.
+func (d *decoder) firstFragmentPorts(pk *packet) {
+	var l4 []byte
+	switch {
+	case pk.src.Is4() && d.ip4.FragOffset == 0:
+		l4 = d.ip4.Payload
+	case pk.src.Is6() && len(d.ip6.Payload) >= 8 && binary.BigEndian.Uint16(d.ip6.Payload[2:4])>>3 == 0:
+		pk.proto, l4 = d.ip6.Payload[0], d.ip6.Payload[8:]
+	}
+	if len(l4) >= 4 && (pk.proto == 6 || pk.proto == 17) {
+		pk.sport, pk.dport = binary.BigEndian.Uint16(l4), binary.BigEndian.Uint16(l4[2:])
+	}
 }

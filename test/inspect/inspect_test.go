@@ -110,6 +110,7 @@ func testFragments(t *testing.T, il *inspectLab) {
 	}
 	if n := il.scrape(t, "palisade_inspect_verdicts_total", cloudRule, `reason="ip_fragment"`) - refusedFrag; n != 1 {
 		t.Errorf("fragmented ClientHello: %v refusals for ip_fragment, want 1", n)
+		il.dumpMetrics(t, "palisade_inspect_", "palisade_drops_total", "palisade_rule_hits_total")
 	}
 	if n := il.scrape(t, "palisade_inspect_verdicts_total", cloudRule, `verdict="allow"`) - allowed; n != 0 {
 		t.Errorf("fragmented ClientHello allowed %v flows", n)

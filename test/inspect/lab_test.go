@@ -37,6 +37,18 @@ type inspectLab struct {
 	gw    *lab.Gateway
 	agent *agenttest.Agent
 	tls   *tlsFixture
+	last  string // the last metrics scraped
+}
+
+// dumpMetrics logs the last scrape's lines with one of the prefixes.
+func (il *inspectLab) dumpMetrics(t *testing.T, prefixes ...string) {
+	for _, line := range strings.Split(il.last, "\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(line, p) {
+				t.Log(line)
+			}
+		}
+	}
 }
 
 func startInspectLab(t *testing.T) *inspectLab {
@@ -150,6 +162,7 @@ func (il *inspectLab) scrape(t *testing.T, name string, filters ...string) float
 	if err != nil {
 		t.Fatalf("scrape metrics: %v", err)
 	}
+	il.last = body
 	return sumMetric(body, name, filters...)
 }
 
