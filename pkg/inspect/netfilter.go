@@ -71,7 +71,7 @@ func install(ctx context.Context, rules []string) error {
 		if err := runStdin(ctx, b.String(), fam+"-restore", "--noflush", "-w"); err != nil {
 			return fmt.Errorf("install %s rules: %w", fam, err)
 		}
-		jump := []string{"FORWARD", "-m", "mark", "--mark", fmt.Sprintf("%#x/%#x", markInspect, ^uint32(markFailOpen)), "-j", Chain}
+		jump := jumpRule()
 		if run(ctx, fam, append([]string{"-w", "-C"}, jump...)...) != nil {
 			if err := run(ctx, fam, append([]string{"-w", "-I"}, jump...)...); err != nil {
 				return fmt.Errorf("jump from FORWARD to %s (%s): %w", Chain, fam, err)
@@ -81,11 +81,19 @@ func install(ctx context.Context, rules []string) error {
 	return nil
 }
 
+// jumpRule sends FORWARD's marked packets, of either failure mode, to Chain.
+func jumpRule() []string {
+	return []string{"FORWARD", "-m", "mark", "--mark", fmt.Sprintf("%#x/%#x", markInspect, ^uint32(markFailOpen)), "-j", Chain}
+}
+
 // Remove takes the chain and its jump away (`palisade clean`).
 func Remove(ctx context.Context) error {
 	var errs []error
 	for _, fam := range families {
-		jump := []string{"FORWARD", "-m", "mark", "--mark", fmt.Sprintf("%#x/%#x", markInspect, ^uint32(markFailOpen)), "-j", Chain}
+		if _, err := exec.LookPath(fam); err != nil {
+			continue // no iptables here: nothing of ours to remove
+		}
+		jump := jumpRule()
 		for range 4 { // bounded: a jump inserted more than once goes too
 			if run(ctx, fam, append([]string{"-w", "-D"}, jump...)...) != nil {
 				break

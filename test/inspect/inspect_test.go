@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/palisade-psn/palisade/pkg/datapath"
 )
 
 const cloudRule = `rule="surrey-cc/cloud-storage"`
 
 func TestInspection(t *testing.T) {
-	il := startInspectLab(t)
+	il := startInspectLab(t, datapath.Native)
 	if _, err := os.Stat(filepath.Join(il.agent.PinPath, "links", "tc-org0")); err != nil {
 		t.Errorf("tc mark link not pinned: %v", err)
 	}
@@ -22,6 +24,19 @@ func TestInspection(t *testing.T) {
 	t.Run("dns", func(t *testing.T) { testDNS(t, il) })
 	t.Run("clienthello in ip fragments", func(t *testing.T) { testFragments(t, il) })
 	t.Run("agent gone", func(t *testing.T) { testAgentGone(t, il) })
+}
+
+// Generic XDP builds the socket buffer before the program runs; the mark
+// must still reach netfilter through the metadata.
+func TestInspectionGeneric(t *testing.T) {
+	il := startInspectLab(t, datapath.Generic)
+	testAllowedSNI(t, il)
+	if err := il.tlsExchange("surrey", "198.18.1.10", cloud4, "evil.example", 1, 0); !refused(err) {
+		t.Errorf("other sni: %v, want nothing back", err)
+	}
+	if _, err := il.dnsUDP(dnsQuery(t, "www.psn.example.")); err != nil {
+		t.Errorf("udp query in an allowed zone: %v", err)
+	}
 }
 
 func testAllowedSNI(t *testing.T, il *inspectLab) {
@@ -64,6 +79,10 @@ func testNames(t *testing.T, il *inspectLab) {
 	}
 	if n := il.scrape(t, "palisade_inspect_verdicts_total", cloudRule, `reason="no_sni"`); n < 1 {
 		t.Errorf("no_sni refusals counted: %v", n)
+	}
+	// A refused flow's retransmissions are dropped in XDP, not queued.
+	if n := il.scrape(t, "palisade_drops_total", `reason="flow_denied"`); n < 1 {
+		t.Errorf("flow_denied drops = %v, want the refused flows' later packets", n)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/palisade-psn/palisade/internal/agenttest"
 	"github.com/palisade-psn/palisade/internal/lab"
+	"github.com/palisade-psn/palisade/pkg/datapath"
 )
 
 // Addresses of the inspected services (rules/services.yaml); the lab's
@@ -51,7 +52,7 @@ func (il *inspectLab) dumpMetrics(t *testing.T, prefixes ...string) {
 	}
 }
 
-func startInspectLab(t *testing.T) *inspectLab {
+func startInspectLab(t *testing.T, mode datapath.Mode) *inspectLab {
 	t.Helper()
 	bins, err := agenttest.Build()
 	if err != nil {
@@ -72,7 +73,7 @@ func startInspectLab(t *testing.T) *inspectLab {
 	il.serve(t, svc)
 	rules, _ := filepath.Abs("../../rules")
 	a, err := agenttest.New(gw.GW, bins, agenttest.Config{
-		Rules: rules, Interfaces: gw.GWIfs, Forwarding: true, Metrics: metrics,
+		Rules: rules, Interfaces: gw.GWIfs, Mode: mode, Forwarding: true, Metrics: metrics,
 	}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
