@@ -54,6 +54,10 @@ const (
 	maxFlows       = 16384
 	pendingTimeout = 5 * time.Second
 	decidedTTL     = 10 * time.Second
+	// idleForget drops the state of a flow that opened but sent nothing
+	// (a browser's preconnect): undecided, it stays flagged in XDP and
+	// its next packet starts the state afresh.
+	idleForget = time.Minute
 )
 
 type flowState struct {
@@ -66,6 +70,7 @@ type flowState struct {
 	held     []release
 	passing  bool // segments before the decision pass (see tcp)
 	first    time.Time
+	data     time.Time // first payload byte from the client; zero until then
 	decided  bool
 	d        Decision
 	at       time.Time
@@ -160,6 +165,9 @@ func (t *tracker) tcp(st *flowState, pk packet, orig bool, h release) action {
 	if !orig {
 		return actDrop // the service speaks before the client named it: not yet
 	}
+	if st.data.IsZero() {
+		st.data = time.Now()
+	}
 	inRange, err := st.stream.add(seq, pk.payload)
 	if err != nil {
 		return t.decide(st, refuse(err, ""))
@@ -204,15 +212,17 @@ func (t *tracker) decide(st *flowState, d Decision) action {
 	return verdictAction(d.Allow)
 }
 
-// sweep refuses flows that kept their decision pending too long and
-// forgets old decisions.
+// sweep refuses flows that began sending but kept their decision pending
+// too long, and forgets old decisions and idle flows.
 func (t *tracker) sweep(now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for k, st := range t.flows {
 		switch {
-		case !st.decided && now.Sub(st.first) > pendingTimeout:
+		case !st.decided && !st.data.IsZero() && now.Sub(st.data) > pendingTimeout:
 			t.decide(st, refuse(RefuseTimeout, ""))
+		case !st.decided && st.data.IsZero() && now.Sub(st.first) > idleForget:
+			delete(t.flows, k)
 		case st.decided && now.Sub(st.at) > decidedTTL:
 			delete(t.flows, k)
 		}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/palisade-psn/palisade/pkg/datapath"
 	"github.com/palisade-psn/palisade/pkg/rules"
@@ -108,5 +109,27 @@ func TestTrackerRefusals(t *testing.T) {
 	unknown := seg(40009, 100, []byte("x"))
 	if a := tr.handle(unknown, nil); a != actDrop {
 		t.Errorf("a packet with no flow: %v, want drop", a)
+	}
+}
+
+// A client that sends part of a name and then stalls is refused after
+// pendingTimeout; one that only opened the connection is not.
+func TestTrackerSweep(t *testing.T) {
+	tr, table, k := newTestTracker(40002)
+	idle, _ := datapath.FlowKeyOf(client, server, 40003, 443, 6)
+	table.flows[idle] = &datapath.Flow{Verdict: datapath.BoundaryPalVerdictPAL_VERDICT_INSPECT, OrigLo: table.flows[k].OrigLo}
+	var held []bool
+	if a := tr.handle(seg(40002, 100, []byte{22, 3, 1, 2}), func(ok bool) { held = append(held, ok) }); a != actHold {
+		t.Fatalf("partial record: %v, want hold", a)
+	}
+	if a := tr.handle(packet{src: client, dst: server, sport: 40003, dport: 443, proto: 6, syn: true, seq: 1}, nil); a != actAccept {
+		t.Fatalf("syn: %v", a)
+	}
+	tr.sweep(time.Now().Add(pendingTimeout + time.Second))
+	if table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP || len(held) != 1 || held[0] {
+		t.Errorf("stalled flow: verdict %v, held %v; want refused and its segment dropped", table.flows[k].Verdict, held)
+	}
+	if table.flows[idle].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_INSPECT {
+		t.Errorf("a flow that sent nothing yet was decided: %v", table.flows[idle].Verdict)
 	}
 }
