@@ -41,7 +41,7 @@ type Config struct {
 type Inspect struct {
 	Queue    uint16 `yaml:"queue"`    // first queue number; default 4200
 	Queues   uint16 `yaml:"queues"`   // per failure mode; default 2
-	Disabled bool   `yaml:"disabled"` // no inspector: every inspected flow drops
+	Disabled bool   `yaml:"disabled"` // no inspector: flagged flows follow their failure mode
 }
 
 // Timeouts override the datapath's flow idle timeouts.

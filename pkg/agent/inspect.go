@@ -23,11 +23,9 @@ type ruleIndex struct {
 }
 
 // guardInspected makes inspected packets drop (fail-closed) or pass
-// (fail-open) until the inspector runs, before XDP marks any.
+// (fail-open) until the inspector runs, before XDP marks any; also when
+// the inspector is disabled, or marked packets would pass unread.
 func (a *Agent) guardInspected() error {
-	if a.cfg.Inspect.Disabled {
-		return nil
-	}
 	return inspect.Guard()
 }
 

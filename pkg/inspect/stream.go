@@ -48,6 +48,11 @@ func (s *stream) add(seq uint32, data []byte) (ok bool, err error) {
 	return true, nil
 }
 
+// empty says nothing is buffered yet and seq starts the stream.
+func (s *stream) empty(seq uint32) bool {
+	return len(s.buf) == 0 && (!s.hasBase || seq == s.base)
+}
+
 // prefix is the in-order bytes received so far.
 func (s *stream) prefix() []byte {
 	for i, h := range s.have {

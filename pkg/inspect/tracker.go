@@ -168,6 +168,13 @@ func (t *tracker) tcp(st *flowState, pk packet, orig bool, h release) action {
 	if st.data.IsZero() {
 		st.data = time.Now()
 	}
+	if st.stream.empty(seq) {
+		// The common case: the whole name in the first segment, read in
+		// place without copying it into the reassembly buffer.
+		if d, ok := decideStream(st.insp, pk.payload); ok {
+			return t.decide(st, d)
+		}
+	}
 	inRange, err := st.stream.add(seq, pk.payload)
 	if err != nil {
 		return t.decide(st, refuse(err, ""))
