@@ -23,6 +23,7 @@ func TestInspection(t *testing.T) {
 	t.Run("http host", func(t *testing.T) { testHTTP(t, il) })
 	t.Run("dns", func(t *testing.T) { testDNS(t, il) })
 	t.Run("clienthello in ip fragments", func(t *testing.T) { testFragments(t, il) })
+	t.Run("clienthello segments reordered", func(t *testing.T) { testReordered(t, il) })
 	t.Run("agent gone", func(t *testing.T) { testAgentGone(t, il) })
 }
 
