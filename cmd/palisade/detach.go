@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/palisade-psn/palisade/pkg/datapath"
+	"github.com/palisade-psn/palisade/pkg/inspect"
 	"github.com/spf13/cobra"
 )
 
@@ -42,7 +44,10 @@ func cleanCmd(g *globals) *cobra.Command {
 			if err := datapath.Clean(g.pinPath); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.out, "removed %s\n", g.pinPath)
+			if err := inspect.Remove(context.Background()); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.out, "removed %s and the %s netfilter chain\n", g.pinPath, inspect.Chain)
 			return nil
 		},
 	}

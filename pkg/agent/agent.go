@@ -23,6 +23,7 @@ type Agent struct {
 
 	mu     sync.Mutex // serialises policy changes (reload, API, signals)
 	policy *policy.Compiled
+	insp   inspection
 }
 
 // New loads the datapath (taking over pinned state an earlier agent left),
@@ -44,6 +45,9 @@ func New(cfg *Config, log *slog.Logger) (*Agent, error) {
 
 func (a *Agent) start() error {
 	if err := a.dp.Configure(a.cfg.settings()); err != nil {
+		return err
+	}
+	if err := a.guardInspected(); err != nil {
 		return err
 	}
 	for _, ifname := range a.cfg.Interfaces {
@@ -108,6 +112,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sig)
+	stopInspector, err := a.startInspector()
+	if err != nil {
+		return err
+	}
+	defer stopInspector()
 	srv, err := a.serveMetrics()
 	if err != nil {
 		return err

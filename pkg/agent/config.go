@@ -13,6 +13,7 @@ import (
 
 	"github.com/palisade-psn/palisade/pkg/control"
 	"github.com/palisade-psn/palisade/pkg/datapath"
+	"github.com/palisade-psn/palisade/pkg/inspect"
 	"github.com/palisade-psn/palisade/pkg/policy"
 	"github.com/palisade-psn/palisade/pkg/rules"
 	"gopkg.in/yaml.v3"
@@ -32,6 +33,15 @@ type Config struct {
 	Socket        string        `yaml:"socket"`          // local API (Unix socket, root only)
 	FlowTableSize uint32        `yaml:"flow_table_size"` // flows remembered; 0 = built-in
 	Timeouts      Timeouts      `yaml:"timeouts"`
+	Inspect       Inspect       `yaml:"inspect"` // the inspector of flagged flows
+}
+
+// Inspect places the inspector's NFQUEUE queues: Queues fail-closed ones
+// from Queue on, then as many fail-open ones.
+type Inspect struct {
+	Queue    uint16 `yaml:"queue"`    // first queue number; default 4200
+	Queues   uint16 `yaml:"queues"`   // per failure mode; default 2
+	Disabled bool   `yaml:"disabled"` // no inspector: flagged flows follow their failure mode
 }
 
 // Timeouts override the datapath's flow idle timeouts.
@@ -83,6 +93,12 @@ func (c *Config) check() error {
 	}
 	if c.Socket == "" {
 		c.Socket = control.DefaultSocket
+	}
+	if c.Inspect.Queue == 0 {
+		c.Inspect.Queue = inspect.DefaultQueues.First
+	}
+	if c.Inspect.Queues == 0 {
+		c.Inspect.Queues = inspect.DefaultQueues.N
 	}
 	if c.Forwarding == nil {
 		t := true

@@ -44,6 +44,7 @@ func (a *Agent) serveMetrics() (*metricsServer, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(metrics.New(a, a.log), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(a.inspectCollectors()...)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	ln, err := net.Listen("tcp", a.cfg.Metrics)

@@ -54,7 +54,7 @@ func (dp *Datapath) Attach(ifname string, mode Mode) (Attachment, error) {
 		if m, err := XDPMode(ifname); err == nil {
 			a.Mode = m
 		}
-		return a, dp.addTxPort(ifindex)
+		return a, errors.Join(dp.attachMark(ifname, ifindex), dp.addTxPort(ifindex))
 	}
 	flags := link.XDPDriverMode
 	if mode == Generic {
@@ -68,7 +68,7 @@ func (dp *Datapath) Attach(ifname string, mode Mode) (Attachment, error) {
 	if err := l.Pin(dp.linkPin(ifname)); err != nil {
 		return a, fmt.Errorf("pin xdp link of %s: %w", ifname, err)
 	}
-	return a, dp.addTxPort(ifindex)
+	return a, errors.Join(dp.attachMark(ifname, ifindex), dp.addTxPort(ifindex))
 }
 
 func (dp *Datapath) addTxPort(ifindex int) error {
@@ -81,6 +81,9 @@ func (dp *Datapath) addTxPort(ifindex int) error {
 // Detach removes the program from ifname: its pinned link is unpinned, and
 // the link (with the program) goes when the last handle closes.
 func Detach(pinPath, ifname string) error {
+	if err := detachMark(pinPath, ifname); err != nil {
+		return err
+	}
 	l, err := link.LoadPinnedLink(filepath.Join(pinPath, "links", ifname), nil)
 	if err != nil {
 		return fmt.Errorf("detach %s: no pinned link: %w", ifname, err)
@@ -123,6 +126,9 @@ func PinnedLinks(pinPath string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
+		if isMarkLink(e.Name()) {
+			continue // the tc half of an interface's attachment
+		}
 		out = append(out, e.Name())
 	}
 	sort.Strings(out)

@@ -21,7 +21,7 @@ func TestLoadExamplePolicy(t *testing.T) {
 		services = append(services, name)
 	}
 	slices.Sort(services)
-	wantServices := []string{"compliance-portal", "dwp-benefits", "health-spine", "ntp", "patch-mirror", "psn-dns"}
+	wantServices := []string{"cloud-storage", "compliance-portal", "dwp-benefits", "health-spine", "intranet-web", "ntp", "patch-mirror", "psn-dns"}
 	if !slices.Equal(services, wantServices) {
 		t.Errorf("services = %v, want %v", services, wantServices)
 	}
@@ -38,11 +38,11 @@ func TestLoadExamplePolicy(t *testing.T) {
 		{"elmbridge-bc", StateSuspended, Ingress{Interface: "org1", VLAN: 200}, "198.18.5.0/24 2001:db8:5::/48",
 			[]string{"dwp-benefits", "patch-mirror", "compliance-portal"}},
 		{"mole-valley-dc", StateActive, Ingress{Interface: "org0"}, "198.18.2.0/24 2001:db8:2::/48",
-			[]string{"dwp-benefits", "patch-mirror", "psn-dns"}},
+			[]string{"dwp-benefits", "patch-mirror", "psn-dns", "cloud-storage"}},
 		{"nhs-trust", StateActive, Ingress{Interface: "org1", VLAN: 300}, "198.18.4.0/24 2001:db8:4::/48",
 			[]string{"health-spine", "patch-mirror", "psn-dns"}},
 		{"surrey-cc", StateActive, Ingress{Interface: "org0"}, "198.18.1.0/24 2001:db8:1::/48",
-			[]string{"dwp-benefits", "patch-mirror", "compliance-portal", "psn-dns", "ntp", "ping-services"}},
+			[]string{"dwp-benefits", "patch-mirror", "compliance-portal", "psn-dns", "ntp", "ping-services", "cloud-storage", "intranet"}},
 		{"surrey-police", StateActive, Ingress{Interface: "org1"}, "198.18.3.0/24 2001:db8:3::/48",
 			[]string{"psn-dns", "patch-mirror", "pnc-udp", "ping-services"}},
 	}

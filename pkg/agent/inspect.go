@@ -1,0 +1,75 @@
+package agent
+
+import (
+	"sync/atomic"
+
+	"github.com/palisade-psn/palisade/pkg/inspect"
+	"github.com/palisade-psn/palisade/pkg/policy"
+	"github.com/palisade-psn/palisade/pkg/rules"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// inspection is the agent's userspace inspector of flagged flows and the
+// rule index it decides with.
+type inspection struct {
+	in  *inspect.Inspector
+	idx atomic.Pointer[ruleIndex]
+}
+
+// ruleIndex finds a rule's inspect block by name in one compiled policy.
+type ruleIndex struct {
+	p *policy.Compiled
+	m map[string]*rules.Inspect
+}
+
+// guardInspected makes inspected packets drop (fail-closed) or pass
+// (fail-open) until the inspector runs, before XDP marks any; also when
+// the inspector is disabled, or marked packets would pass unread.
+func (a *Agent) guardInspected() error {
+	return inspect.Guard()
+}
+
+// startInspector runs the inspector; stop leaves the stopped rules.
+func (a *Agent) startInspector() (stop func(), err error) {
+	if a.cfg.Inspect.Disabled {
+		return func() {}, nil
+	}
+	q := inspect.Queues{First: a.cfg.Inspect.Queue, N: a.cfg.Inspect.Queues}
+	in, err := inspect.Start(a.dp, a.inspectRule, q, a.log)
+	if err != nil {
+		return nil, err
+	}
+	a.insp.in = in
+	return func() {
+		if err := in.Stop(); err != nil {
+			a.log.Error("stop inspector", "err", err)
+		}
+	}, nil
+}
+
+// inspectRule is the inspector's RuleFinder over the policy in force.
+func (a *Agent) inspectRule(name string) *rules.Inspect {
+	p := a.Policy()
+	if p == nil {
+		return nil
+	}
+	idx := a.insp.idx.Load()
+	if idx == nil || idx.p != p {
+		idx = &ruleIndex{p: p, m: map[string]*rules.Inspect{}}
+		for _, r := range p.Rules {
+			if r.Verdict == policy.Inspect && r.Inspect != nil {
+				idx.m[r.Name] = r.Inspect
+			}
+		}
+		a.insp.idx.Store(idx)
+	}
+	return idx.m[name]
+}
+
+// inspectCollectors are the inspector's metrics, when it runs.
+func (a *Agent) inspectCollectors() []prometheus.Collector {
+	if a.insp.in == nil {
+		return nil
+	}
+	return a.insp.in.Collectors()
+}

@@ -1,0 +1,47 @@
+package agent
+
+import (
+	"testing"
+
+	"github.com/palisade-psn/palisade/pkg/inspect"
+	"github.com/palisade-psn/palisade/pkg/policy"
+	"github.com/palisade-psn/palisade/pkg/rules"
+)
+
+func TestInspectConfig(t *testing.T) {
+	c, err := LoadConfig(writeConfig(t, "rules: r\ninterfaces: [org0]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Inspect.Queue != inspect.DefaultQueues.First || c.Inspect.Queues != inspect.DefaultQueues.N {
+		t.Errorf("inspect defaults = %+v", c.Inspect)
+	}
+	c, err = LoadConfig(writeConfig(t, "rules: r\ninterfaces: [org0]\ninspect: {queue: 100, queues: 4}\n"))
+	if err != nil || c.Inspect.Queue != 100 || c.Inspect.Queues != 4 {
+		t.Errorf("inspect = %+v, %v", c.Inspect, err)
+	}
+}
+
+// The inspector finds a flow's allowed names by the rule's name in the
+// example policy, and follows a reload.
+func TestInspectRuleIndex(t *testing.T) {
+	p, err := rules.Load("../../rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{policy: policy.Compile(p)}
+	in := a.inspectRule("surrey-cc/cloud-storage")
+	if in == nil || len(in.TLSSNI) != 1 || in.TLSSNI[0] != "*.cloud.psn.example" || in.FailOpen {
+		t.Fatalf("surrey-cc/cloud-storage = %+v", in)
+	}
+	if in := a.inspectRule("mole-valley-dc/cloud-storage"); in == nil || !in.FailOpen {
+		t.Errorf("mole-valley-dc/cloud-storage = %+v, want fail-open", in)
+	}
+	if in := a.inspectRule("surrey-cc/dwp-benefits"); in != nil {
+		t.Errorf("an uninspected rule has names: %+v", in)
+	}
+	a.policy = &policy.Compiled{}
+	if in := a.inspectRule("surrey-cc/cloud-storage"); in != nil {
+		t.Errorf("after a reload without the rule: %+v", in)
+	}
+}

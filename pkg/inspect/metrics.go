@@ -1,0 +1,71 @@
+package inspect
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the inspector's own counters: what reached userspace and
+// what it decided. Labels are bounded: rule ids, verdicts, reasons.
+type Metrics struct {
+	packets   *prometheus.CounterVec
+	verdicts  *prometheus.CounterVec
+	overloads *prometheus.CounterVec
+	latency   prometheus.Histogram
+	decision  prometheus.Histogram
+}
+
+func newMetrics() *Metrics {
+	return &Metrics{
+		packets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palisade_inspect_packets_total",
+			Help: "Packets of inspected flows that reached the inspector through NFQUEUE, by what was done with them (accept, drop, hold until the flow is decided).",
+		}, []string{"action"}),
+		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palisade_inspect_verdicts_total",
+			Help: "Inspected flows decided, by rule, verdict and reason.",
+		}, []string{"rule", "verdict", "reason"}),
+		overloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palisade_inspect_overload_total",
+			Help: "Flows the inspector had no room to track, passed (fail-open rules) or dropped (fail-closed), by rule and failure mode.",
+		}, []string{"rule", "fail"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "palisade_inspect_packet_seconds",
+			Help:    "Time the inspector spent on one queued packet.",
+			Buckets: prometheus.ExponentialBuckets(2e-6, 4, 10),
+		}),
+		decision: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "palisade_inspect_decision_seconds",
+			Help:    "Time from a flow's first queued packet to its decision (includes waiting for the client's bytes).",
+			Buckets: prometheus.ExponentialBuckets(1e-5, 4, 10),
+		}),
+	}
+}
+
+// Collectors are the metrics to register with a Prometheus registry.
+func (m *Metrics) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.packets, m.verdicts, m.overloads, m.latency, m.decision}
+}
+
+func (m *Metrics) packet(a action, took time.Duration) {
+	m.packets.WithLabelValues(a.String()).Inc()
+	m.latency.Observe(took.Seconds())
+}
+
+func (m *Metrics) decided(rule string, d Decision, took time.Duration) {
+	v := "drop"
+	if d.Allow {
+		v = "allow"
+	}
+	m.verdicts.WithLabelValues(rule, v, d.Reason).Inc()
+	m.decision.Observe(took.Seconds())
+}
+
+func (m *Metrics) overload(rule string, failOpen bool) {
+	mode := "closed"
+	if failOpen {
+		mode = "open"
+	}
+	m.overloads.WithLabelValues(rule, mode).Inc()
+}

@@ -1,0 +1,249 @@
+package inspect
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/palisade-psn/palisade/pkg/datapath"
+	"github.com/palisade-psn/palisade/pkg/rules"
+)
+
+// FlowTable is the XDP flow table as the inspector uses it (a
+// *datapath.Datapath).
+type FlowTable interface {
+	LookupFlow(datapath.BoundaryPalFlowKey) (datapath.Flow, error)
+	SetFlowVerdict(k datapath.BoundaryPalFlowKey, allow bool) error
+	RuleName(slot uint32) string
+}
+
+// RuleFinder returns the inspect block of a rule by name ("org/id"), or
+// nil when the policy in force has no such inspected rule.
+type RuleFinder func(name string) *rules.Inspect
+
+// action is what happens to one queued packet now.
+type action int
+
+const (
+	actDrop action = iota
+	actAccept
+	actHold // kept in the kernel's queue until the flow is decided
+)
+
+func (a action) String() string { return [...]string{"drop", "accept", "hold"}[a] }
+
+func verdictAction(allow bool) action {
+	if allow {
+		return actAccept
+	}
+	return actDrop
+}
+
+// release gives a held packet its verdict once its flow is decided.
+type release func(accept bool)
+
+// Bounds: flows tracked at once, how long a flow may take to show its
+// name, and how long a decision is remembered for packets that were
+// already on their way before XDP had it.
+const (
+	// holdSegments is how many segments of a split name are held back
+	// until the decision: fewer than a TCP sender's initial window (10),
+	// so the client keeps sending.
+	holdSegments   = 4
+	maxFlows       = 16384
+	pendingTimeout = 5 * time.Second
+	decidedTTL     = 10 * time.Second
+	// idleForget drops the state of a flow that opened but sent nothing
+	// (a browser's preconnect): undecided, it stays flagged in XDP and
+	// its next packet starts the state afresh.
+	idleForget = time.Minute
+)
+
+type flowState struct {
+	key      datapath.BoundaryPalFlowKey
+	rule     string
+	insp     *rules.Inspect
+	failOpen bool
+	origLo   bool
+	stream   stream
+	held     []release
+	passing  bool // segments before the decision pass (see tcp)
+	first    time.Time
+	data     time.Time // first payload byte from the client; zero until then
+	decided  bool
+	d        Decision
+	at       time.Time
+}
+
+// tracker holds every flow between its first queued packet and a while
+// after its decision. One lock: the queues share flows (both directions
+// of a flow hash to one queue, but nothing here relies on it).
+type tracker struct {
+	mu    sync.Mutex
+	flows map[datapath.BoundaryPalFlowKey]*flowState
+	table FlowTable
+	rules RuleFinder
+	m     *Metrics
+	log   *slog.Logger
+}
+
+func newTracker(table FlowTable, rules RuleFinder, m *Metrics, log *slog.Logger) *tracker {
+	return &tracker{flows: map[datapath.BoundaryPalFlowKey]*flowState{}, table: table, rules: rules, m: m, log: log}
+}
+
+// handle decides what to do with one queued packet.
+func (t *tracker) handle(pk packet, h release) action {
+	key, srcLo := datapath.FlowKeyOf(pk.src, pk.dst, pk.sport, pk.dport, pk.proto)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.flows[key]
+	if st != nil && st.decided && pk.syn && !pk.ack && srcLo == st.origLo {
+		delete(t.flows, key) // the 5-tuple is reused by a new connection
+		st = nil
+	}
+	if st == nil {
+		var act action
+		if st, act = t.open(key); st == nil {
+			return act
+		}
+	}
+	if st.decided {
+		return verdictAction(st.d.Allow)
+	}
+	orig := srcLo == st.origLo
+	switch {
+	case pk.fragment:
+		return t.decide(st, refuse(RefuseFragment, ""))
+	case pk.proto == 6:
+		return t.tcp(st, pk, orig, h)
+	case pk.proto == 17 && orig:
+		return t.decide(st, decideDatagram(st.insp, pk.payload))
+	case pk.proto == 17:
+		return actDrop // a reply before the query was decided
+	}
+	return t.decide(st, refuse(RefuseUnrecognised, ""))
+}
+
+// open starts tracking a flow the datapath flagged. Flows the datapath
+// already decided, or does not know, need no state.
+func (t *tracker) open(key datapath.BoundaryPalFlowKey) (*flowState, action) {
+	f, err := t.table.LookupFlow(key)
+	switch {
+	case errors.Is(err, datapath.ErrNoFlow):
+		return nil, actDrop // fragments after the first, or an expired flow
+	case err != nil:
+		t.log.Error("inspect: read flow table", "err", err)
+		return nil, actDrop
+	case f.Verdict == datapath.BoundaryPalVerdictPAL_VERDICT_ALLOW:
+		return nil, actAccept // decided while this packet was on its way
+	case f.Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_INSPECT:
+		return nil, actDrop
+	}
+	name := t.table.RuleName(f.RuleSlot)
+	if len(t.flows) >= maxFlows {
+		t.m.overload(name, f.FailOpen)
+		return nil, verdictAction(f.FailOpen) // the declared failure mode, undecided
+	}
+	st := &flowState{key: key, rule: name, insp: t.rules(name), failOpen: f.FailOpen, origLo: f.OrigLo, first: time.Now()}
+	t.flows[key] = st
+	if st.insp == nil {
+		t.decide(st, refuse(RefuseNoRule, ""))
+	}
+	return st, actDrop
+}
+
+func (t *tracker) tcp(st *flowState, pk packet, orig bool, h release) action {
+	seq := pk.seq
+	if pk.syn && orig {
+		st.stream.start(pk.seq)
+		seq++
+	}
+	if len(pk.payload) == 0 {
+		return actAccept // handshake, acks, fin: the name has not been sent yet
+	}
+	if !orig {
+		return actDrop // the service speaks before the client named it: not yet
+	}
+	if st.data.IsZero() {
+		st.data = time.Now()
+	}
+	if st.stream.empty(seq) {
+		// The common case: the whole name in the first segment, read in
+		// place without copying it into the reassembly buffer.
+		if d, ok := decideStream(st.insp, pk.payload); ok {
+			return t.decide(st, d)
+		}
+	}
+	inRange, err := st.stream.add(seq, pk.payload)
+	if err != nil {
+		return t.decide(st, refuse(err, ""))
+	}
+	if !inRange {
+		return actDrop
+	}
+	d, ok := decideStream(st.insp, st.stream.prefix())
+	switch {
+	case ok:
+		return t.decide(st, d) // held segments first, then this one
+	case st.stream.full():
+		return t.decide(st, refuse(RefuseTooLong, ""))
+	case !st.passing && len(st.held) < holdSegments:
+		st.held = append(st.held, h)
+		return actHold
+	}
+	// More segments than the client may send unacknowledged: holding them
+	// would stall it. Pass the bytes so far (a copy stays here); the
+	// segment that completes the name is the one that gets the verdict,
+	// so a refused flow's server never has a whole ClientHello or request.
+	st.passing = true
+	for _, r := range st.held {
+		r(true)
+	}
+	st.held = nil
+	return actAccept
+}
+
+// decide settles a flow: XDP gets the verdict, held packets get theirs.
+func (t *tracker) decide(st *flowState, d Decision) action {
+	st.decided, st.d, st.at = true, d, time.Now()
+	if err := t.table.SetFlowVerdict(st.key, d.Allow); err != nil && !errors.Is(err, datapath.ErrNoFlow) {
+		t.log.Error("inspect: write flow verdict", "rule", st.rule, "err", err)
+	}
+	for _, h := range st.held {
+		h(d.Allow)
+	}
+	st.held = nil
+	t.m.decided(st.rule, d, time.Since(st.first))
+	t.log.Debug("inspected flow decided", "rule", st.rule, "allow", d.Allow, "reason", d.Reason, "name", d.Name)
+	return verdictAction(d.Allow)
+}
+
+// sweep refuses flows that began sending but kept their decision pending
+// too long, and forgets old decisions and idle flows.
+func (t *tracker) sweep(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, st := range t.flows {
+		switch {
+		case !st.decided && !st.data.IsZero() && now.Sub(st.data) > pendingTimeout:
+			t.decide(st, refuse(RefuseTimeout, ""))
+		case !st.decided && st.data.IsZero() && now.Sub(st.first) > idleForget:
+			delete(t.flows, k)
+		case st.decided && now.Sub(st.at) > decidedTTL:
+			delete(t.flows, k)
+		}
+	}
+}
+
+// releaseAll drops every held packet (the inspector is stopping).
+func (t *tracker) releaseAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, st := range t.flows {
+		for _, h := range st.held {
+			h(false)
+		}
+		st.held = nil
+	}
+}
