@@ -23,6 +23,9 @@ type Agent struct {
 
 	mu     sync.Mutex // serialises policy changes (reload, API, signals)
 	policy *policy.Compiled
+
+	obs   observation // flow log, captures, audit (observe.go)
+	apply applyState  // last Reload's outcome, for metrics
 }
 
 // New loads the datapath (taking over pinned state an earlier agent left),
@@ -78,7 +81,8 @@ func (a *Agent) pinnedPolicy() (datapath.PolicyState, error) {
 
 // Reload reads, validates, compiles and publishes the rules. An invalid rule
 // set is refused whole: the running policy stays.
-func (a *Agent) Reload() error {
+func (a *Agent) Reload() (err error) {
+	defer a.apply.note(&err)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	p, err := rules.Load(a.cfg.Rules)
@@ -108,6 +112,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sig)
+	stopObs, err := a.startObservation()
+	if err != nil {
+		return err
+	}
+	defer stopObs()
 	srv, err := a.serveMetrics()
 	if err != nil {
 		return err

@@ -32,6 +32,9 @@ type Config struct {
 	Socket        string        `yaml:"socket"`          // local API (Unix socket, root only)
 	FlowTableSize uint32        `yaml:"flow_table_size"` // flows remembered; 0 = built-in
 	Timeouts      Timeouts      `yaml:"timeouts"`
+	AuditLog      string        `yaml:"audit_log"`   // hash-chained audit log; default audit.DefaultPath
+	FlowLog       FlowLog       `yaml:"flow_log"`    // see observe_config.go
+	CaptureDir    string        `yaml:"capture_dir"` // capture files; default /var/lib/palisade/captures
 }
 
 // Timeouts override the datapath's flow idle timeouts.
