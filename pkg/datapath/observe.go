@@ -141,10 +141,11 @@ func (c *Counters) FlowTableLive() (int, error) {
 	}
 	var (
 		k BoundaryPalFlowKey
+		f BoundaryPalFlow
 		n int
 	)
 	it := c.flows.Iterate()
-	for it.Next(&k, nil) {
+	for it.Next(&k, &f) {
 		n++
 	}
 	if err := it.Err(); err != nil {
