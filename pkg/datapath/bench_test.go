@@ -1,6 +1,7 @@
 package datapath
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func benchFrame(b *testing.B, h *harness, iface string, frame []byte) {
 	const repeat = 10000
 	b.ResetTimer()
 	var total float64
+	best := math.Inf(1) // the least disturbed run: this machine is shared
 	err := h.ns.Do(func() error {
 		for i := 0; i < b.N; i++ {
 			start := time.Now()
@@ -41,7 +43,9 @@ func benchFrame(b *testing.B, h *harness, iface string, frame []byte) {
 			if err != nil {
 				return err
 			}
-			total += float64(time.Since(start).Nanoseconds()) / repeat
+			ns := float64(time.Since(start).Nanoseconds()) / repeat
+			total += ns
+			best = min(best, ns)
 		}
 		return nil
 	})
@@ -49,4 +53,29 @@ func benchFrame(b *testing.B, h *harness, iface string, frame []byte) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(total/float64(b.N), "ns/pkt")
+	b.ReportMetric(best, "min-ns/pkt")
+}
+
+// BenchmarkEstablishedCapturingOther is the hot path while a capture of
+// another organisation runs: one more comparison on the config.
+func BenchmarkEstablishedCapturingOther(b *testing.B) {
+	h := newHarness(b)
+	h.publish("testdata/policy")
+	if err := h.dp.SetCapture(4000, 128); err != nil {
+		b.Fatal(err)
+	}
+	h.run(b, "org0", packets.Build(tcp(alpha4, web4, 46001, 443, packets.SYN)))
+	benchFrame(b, h, "org0", packets.Build(tcp(alpha4, web4, 46001, 443, packets.ACK)))
+}
+
+// BenchmarkRefusedFlowLogFlood is a refused packet with the flow log on and
+// its rate limit spent, as in a flood: sampling and the per-CPU budget are
+// what each further drop pays.
+func BenchmarkRefusedFlowLogFlood(b *testing.B) {
+	h := newHarness(b)
+	h.publish("testdata/policy")
+	if err := h.dp.SetFlowLog(FlowLogSettings{Rate: 1, DropSample: 1}); err != nil {
+		b.Fatal(err)
+	}
+	benchFrame(b, h, "org0", packets.Build(tcp(alpha4, web4, 46002, 22, packets.SYN)))
 }
