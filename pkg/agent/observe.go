@@ -10,6 +10,7 @@ import (
 	"github.com/palisade-psn/palisade/pkg/capture"
 	"github.com/palisade-psn/palisade/pkg/datapath"
 	"github.com/palisade-psn/palisade/pkg/flows"
+	"github.com/palisade-psn/palisade/pkg/policy"
 )
 
 // observation is what the agent runs for responders: the flow log fed by
@@ -21,6 +22,10 @@ type observation struct {
 	captures *capture.Manager
 	audit    *audit.Log
 	done     chan struct{}
+
+	namesMu  sync.Mutex
+	names    *flows.Names // slot names for the policy namesFor
+	namesFor *policy.Compiled
 }
 
 // startObservation opens the audit log, the flow log and the capture
@@ -76,14 +81,24 @@ func (a *Agent) stopObservation() {
 	}
 }
 
-// flowNames resolves slots for the flow log at the time of each event.
+// flowNames resolves slots for the flow log. Slots change only when a
+// policy is published, so the names are rebuilt only when the policy is a
+// new one: at 100,000 rules, rebuilding per event would cost more than the
+// event.
 func (a *Agent) flowNames() *flows.Names {
-	orgs, rules := a.dp.SlotNames()
-	n := &flows.Names{Orgs: orgs, Rules: rules}
-	if p := a.Policy(); p != nil {
-		n.Digest = p.Digest
+	p := a.Policy()
+	o := &a.obs
+	o.namesMu.Lock()
+	defer o.namesMu.Unlock()
+	if o.names != nil && o.namesFor == p {
+		return o.names
 	}
-	return n
+	orgs, rules := a.dp.SlotNames()
+	o.names, o.namesFor = &flows.Names{Orgs: orgs, Rules: rules}, p
+	if p != nil {
+		o.names.Digest = p.Digest
+	}
+	return o.names
 }
 
 // applyState is the outcome of the last Reload.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -36,14 +37,16 @@ type run struct {
 	done   chan struct{}
 }
 
+// countingWriter counts what reaches the file; read by snapshot from
+// other goroutines, hence atomic.
 type countingWriter struct {
 	w io.Writer
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -88,7 +91,7 @@ func (r *run) snapshot() Info {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	i := r.info
-	i.Bytes = r.out.n
+	i.Bytes = r.out.n.Load()
 	return i
 }
 
@@ -133,7 +136,7 @@ func (r *run) copy(req Request) (string, error) {
 		if n >= req.Packets {
 			return "packets", nil
 		}
-		if r.out.n+int64(r.buf.Buffered()) >= req.Bytes {
+		if r.out.n.Load()+int64(r.buf.Buffered()) >= req.Bytes {
 			return "bytes", nil
 		}
 	}
