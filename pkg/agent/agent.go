@@ -146,6 +146,7 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 func (a *Agent) leave() error {
+	a.obs.stopOnce() // switch the flow log off while the maps are still open
 	return errors.Join(a.dp.Close())
 }
 

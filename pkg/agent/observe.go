@@ -23,14 +23,34 @@ type observation struct {
 	audit    *audit.Log
 	done     chan struct{}
 
+	stop   sync.Once
+	stopFn func()
+
 	namesMu  sync.Mutex
 	names    *flows.Names // slot names for the policy namesFor
 	namesFor *policy.Compiled
 }
 
 // startObservation opens the audit log, the flow log and the capture
-// manager, and switches the datapath's flow-log events on.
+// manager, and switches the datapath's flow-log events on. stop may be
+// called more than once.
 func (a *Agent) startObservation() (stop func(), err error) {
+	fn, err := a.openObservation()
+	if err != nil {
+		return nil, err
+	}
+	a.obs.stopFn = fn
+	return a.obs.stopOnce, nil
+}
+
+// stopOnce ends what startObservation began, once; a no-op before it.
+func (o *observation) stopOnce() {
+	if o.stopFn != nil {
+		o.stop.Do(o.stopFn)
+	}
+}
+
+func (a *Agent) openObservation() (stop func(), err error) {
 	o := &a.obs
 	if o.audit, err = audit.Open(a.cfg.auditLog()); err != nil {
 		return nil, err

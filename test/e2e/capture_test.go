@@ -13,6 +13,7 @@ import (
 
 	"github.com/palisade-psn/palisade/pkg/audit"
 	"github.com/palisade-psn/palisade/pkg/capture"
+	"github.com/palisade-psn/palisade/pkg/datapath"
 )
 
 // TestCapture records surrey-cc's traffic while it pings (allowed, replies
@@ -20,7 +21,13 @@ import (
 // packets back, each carries its verdict, and the audit log holds the file's
 // SHA-256 and who asked.
 func TestCapture(t *testing.T) {
-	o := startObsLab(t, 100)
+	for _, mode := range []datapath.Mode{datapath.Native, datapath.Generic} {
+		t.Run(string(mode), func(t *testing.T) { testCapture(t, mode) })
+	}
+}
+
+func testCapture(t *testing.T, mode datapath.Mode) {
+	o := startObsLabMode(t, 100, mode)
 	file := filepath.Join(o.dir, "out.pcapng")
 	done := make(chan string, 1)
 	go func() {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os/exec"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +43,13 @@ func TestFlowLog(t *testing.T) {
 		t.Errorf("flow end record: %+v (start %+v)", end, start)
 	}
 	o.checkFollow(t)
+	// Leaving switches the flow log off while the maps are still open.
+	if err := o.agent.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if logs := o.agent.Logs(); strings.Contains(logs, "level=ERROR") {
+		t.Errorf("errors while leaving:\n%s", logs)
+	}
 }
 
 // waitFlow polls palisade flows until a record passes match.

@@ -27,6 +27,10 @@ type obsLab struct {
 const obsMetricsAddr = "198.19.10.1:9464"
 
 func startObsLab(t *testing.T, flowLogRate int) *obsLab {
+	return startObsLabMode(t, flowLogRate, datapath.Native)
+}
+
+func startObsLabMode(t *testing.T, flowLogRate int, mode datapath.Mode) *obsLab {
 	t.Helper()
 	bins, err := agenttest.Build()
 	if err != nil {
@@ -46,7 +50,7 @@ func startObsLab(t *testing.T, flowLogRate int) *obsLab {
 	extra := fmt.Sprintf("audit_log: %s\ncapture_dir: %s\nflow_log: {path: %s, rate: %d, drop_sample: 1}\ntimeouts: {icmp: 1s}\n",
 		filepath.Join(dir, "audit.log"), filepath.Join(dir, "captures"), filepath.Join(dir, "flows.json"), flowLogRate)
 	a, err := agenttest.New(gw.GW, bins, agenttest.Config{
-		Rules: rules, Interfaces: gw.GWIfs, Mode: datapath.Native, Forwarding: true,
+		Rules: rules, Interfaces: gw.GWIfs, Mode: mode, Forwarding: true,
 		Metrics: obsMetricsAddr, Extra: extra,
 	}, dir)
 	if err != nil {
