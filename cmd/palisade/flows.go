@@ -22,12 +22,21 @@ func flowsCmd(g *globals) *cobra.Command {
 	var f flows.Filter
 	var follow bool
 	var limit int
+	var file string
 	c := &cobra.Command{
 		Use:   "flows",
 		Short: "Show the flow log: flows started and ended, packets refused (--follow for new ones)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q := url.Values{"org": {f.Org}, "verdict": {f.Verdict}, "limit": {strconv.Itoa(limit)}}
+			if file != "" && follow {
+				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+				defer stop()
+				return tailFile(ctx, g, file, f)
+			}
+			if file != "" {
+				return flowsFromFile(g, file, f, limit)
+			}
 			if follow {
 				return followFlows(g, q)
 			}
@@ -49,6 +58,7 @@ func flowsCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&f.Verdict, "verdict", "", "only this verdict: allow, inspect, deny (drop)")
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "stream new records until interrupted")
 	c.Flags().IntVar(&limit, "limit", 100, "the most recent N records")
+	c.Flags().StringVar(&file, "file", "", "read (or with --follow, tail) this flow log file instead of asking the agent")
 	return c
 }
 
