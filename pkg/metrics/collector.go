@@ -20,8 +20,9 @@ type Source interface {
 
 // Collector is a prometheus.Collector over a Source.
 type Collector struct {
-	src Source
-	log *slog.Logger
+	src       Source
+	log       *slog.Logger
+	evictions monotonic
 }
 
 var _ prometheus.Collector = (*Collector)(nil)

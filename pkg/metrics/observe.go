@@ -3,6 +3,7 @@ package metrics
 import (
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,7 +49,7 @@ var (
 	flowsRemovedDesc = desc("palisade_flows_removed_total",
 		"Flows removed for idling out: by the agent's sweep, or by the datapath when a new packet found one expired.", "by")
 	evictionsDesc = desc("palisade_flow_table_evictions_total",
-		"Estimated flows the LRU pushed out while still live (created - live - removed, so approximate while flows are created during the scrape). Non-zero means the table is too small.")
+		"Estimated flows the LRU pushed out before they idled out and were removed (created - live - removed; flows created during the scrape blur it, so it is held monotonic). Rising means the table is too small.")
 	generationDesc = desc("palisade_policy_generation", "The policy generation slot in force (0 or 1).")
 	applyOKDesc    = desc("palisade_policy_last_apply_success", "1 when the last apply of the rules succeeded, 0 when it was refused (the earlier policy stays).")
 	applyTimeDesc  = desc("palisade_policy_last_apply_timestamp_seconds", "When the rules were last applied (or refused).")
@@ -92,7 +93,7 @@ func (c *Collector) collectObserve(ch chan<- prometheus.Metric) error {
 	counter(ch, flowsRemovedDesc, obs["flows_swept"], "sweep")
 	counter(ch, flowsRemovedDesc, obs["flows_expired"], "datapath")
 	gone := obs["flows_swept"] + obs["flows_expired"] + uint64(live)
-	counter(ch, evictionsDesc, obs["flows_created"]-min(gone, obs["flows_created"]))
+	counter(ch, evictionsDesc, c.evictions.hold(obs["flows_created"]-min(gone, obs["flows_created"])))
 	for _, o := range []string{"sent", "rate_limited", "sampled_out", "lost"} {
 		counter(ch, eventsDesc, obs["log_"+o], o)
 	}
@@ -130,4 +131,18 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// monotonic keeps an estimated counter from ever going down, which
+// Prometheus would read as a reset.
+type monotonic struct {
+	mu  sync.Mutex
+	max uint64
+}
+
+func (m *monotonic) hold(v uint64) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.max = max(m.max, v)
+	return m.max
 }
