@@ -109,7 +109,12 @@ struct pal_config {
 	__u32 udp_timeout_s;
 	__u32 icmp_timeout_s;
 	__u32 frag_timeout_s;
-	__u32 pad;
+	/* Observation (flow log, captures). Each is read only where it is
+	 * used, from the config already in hand: off costs one branch. */
+	__u32 capture_slot;    /* org slot + 1 being captured; 0 = no capture */
+	__u32 capture_snaplen; /* bytes of each captured packet */
+	__u32 log_rate;        /* flow-log events per second per CPU; 0 = flow log off */
+	__u32 log_drop_sample; /* log 1 in N refused packets; 0 = none */
 };
 
 /* ingresses: where a packet entered. vlan 0 = untagged; inner_vlan for QinQ. */
@@ -245,6 +250,71 @@ struct pal_rule_counter {
 	__u64 last_hit_ns;
 };
 
+/* Flow-log events, sent to userspace through the events ring buffer. */
+enum pal_event_type {
+	PAL_EVENT_FLOW_START = 1,
+	PAL_EVENT_DROP = 2,
+};
+
+struct pal_event {
+	__u64 ts_ns;     /* bpf_ktime_get_coarse_ns; a flow start's is its created_ns */
+	__u32 src[4];
+	__u32 dst[4];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 type;       /* enum pal_event_type */
+	__u8 verdict;
+	__u32 org_slot;
+	__u32 rule_slot;
+	__u32 reason;    /* enum pal_drop_reason */
+	__u32 len;
+	__u32 ifindex;
+	__u16 vlan;
+	__u16 pad;
+};
+
+/* Buckets of the per-CPU flow-log rate limit. */
+enum pal_log_bucket_id {
+	PAL_LOG_FLOWS = 0,
+	PAL_LOG_DROPS = 1,
+	PAL_LOG__MAX = 2,
+};
+
+struct pal_log_bucket {
+	__u64 window_ns; /* start of the current one-second window */
+	__u32 count;     /* events let through in it */
+	__u32 seen;      /* candidates seen, for 1-in-N sampling */
+};
+
+/* Observation counters (per-CPU __u64 each). */
+enum pal_obs_stat {
+	PAL_OBS_FLOWS_CREATED = 0,
+	PAL_OBS_FLOWS_EXPIRED = 1,  /* removed by the datapath when reused after idling out */
+	PAL_OBS_FLOWS_SWEPT = 2,    /* removed by the agent's sweep (userspace adds to CPU 0) */
+	PAL_OBS_LOG_SENT = 3,
+	PAL_OBS_LOG_RATE_LIMITED = 4,
+	PAL_OBS_LOG_SAMPLED_OUT = 5,
+	PAL_OBS_LOG_LOST = 6,       /* ring buffer full */
+	PAL_OBS_CAPTURED = 7,
+	PAL_OBS_CAPTURE_LOST = 8,   /* perf buffer full */
+	PAL_OBS__MAX = 9,
+};
+
+/* What precedes each captured packet's bytes in the captures perf buffer. */
+struct pal_capture_meta {
+	__u64 ts_ns;   /* bpf_ktime_get_ns */
+	__u32 ifindex;
+	__u32 org_slot;
+	__u32 rule_slot;
+	__u32 pkt_len; /* the whole frame */
+	__u32 cap_len; /* bytes of it that follow */
+	__u8 verdict;
+	__u8 pad;
+	__u16 reason;
+};
+
 /* Not used by the datapath: it only puts every enum above into BTF, so that
  * bpf2go can hand their values to Go. */
 struct pal_abi_enums {
@@ -257,6 +327,11 @@ struct pal_abi_enums {
 	enum pal_flow_flags flow_flags;
 	enum pal_rule_flags rule_flags;
 	enum pal_fwd_path fwd_path;
+	enum pal_event_type event_type;
+	enum pal_log_bucket_id log_bucket;
+	enum pal_obs_stat obs_stat;
+	struct pal_capture_meta capture_meta; /* these two only ever live in buffers or */
+	struct pal_event event;               /* on the stack: no BTF of their own */
 };
 
 #endif

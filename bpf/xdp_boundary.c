@@ -10,15 +10,23 @@
 #include "lib/flow.h"
 #include "lib/fwd.h"
 #include "lib/icmp.h"
+#include "lib/observe.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const struct pal_abi_enums *unused_abi_enums __attribute__((unused));
 
-static __always_inline int drop(__u32 reason, __u32 org_slot, __u32 len)
+/* Every refusal ends here: counted by reason, and seen by the flow log and
+ * a running capture when they are on (a branch each on the config). */
+static __always_inline int drop(struct xdp_md *ctx, const struct pal_config *cfg,
+				const struct pal_pkt *p, __u32 reason, __u32 org_slot)
 {
-	count_drop(reason, len);
-	count_org(org_slot, PAL_VERDICT_DROP, len);
+	count_drop(reason, p->len);
+	count_org(org_slot, PAL_VERDICT_DROP, p->len);
+	if (cfg->log_drop_sample)
+		log_drop(ctx, p, cfg, reason, org_slot);
+	if (cfg->capture_slot)
+		capture(ctx, cfg, org_slot, 0, PAL_VERDICT_DROP, reason);
 	return XDP_DROP;
 }
 
@@ -50,11 +58,13 @@ static __always_inline int deliver(struct xdp_md *ctx, const struct pal_pkt *p,
 	if (verdict == PAL_VERDICT_INSPECT) {
 		act = pass_marked(ctx, fail_open);
 		if (act < 0)
-			return drop(PAL_DROP_INTERNAL, org_slot, p->len);
+			return drop(ctx, cfg, p, PAL_DROP_INTERNAL, org_slot);
 	}
 	frag_remember(p, org_slot, rule_slot, verdict, now);
 	count_org(org_slot, verdict, p->len);
 	count_rule(rule_slot, p->len, now);
+	if (cfg->capture_slot) /* before forward() rewrites the headers */
+		capture(ctx, cfg, org_slot, rule_slot, verdict, 0);
 	if (verdict == PAL_VERDICT_ALLOW)
 		act = may_fwd ? forward(ctx, p, cfg) : XDP_PASS;
 	return act;
@@ -69,7 +79,7 @@ static __always_inline int later_fragment(struct xdp_md *ctx, const struct pal_p
 	frag_key_of(p, &k);
 	fr = bpf_map_lookup_elem(&frags, &k);
 	if (!fr || now - fr->created_ns > cfg->frag_timeout_s * NSEC)
-		return drop(PAL_DROP_FRAGMENT, 0, p->len); /* not tied to an allowed flow */
+		return drop(ctx, cfg, p, PAL_DROP_FRAGMENT, 0); /* not tied to an allowed flow */
 	return deliver(ctx, p, cfg, fr->org_slot, fr->rule_slot, fr->verdict, 0, 0, now);
 }
 
@@ -118,15 +128,16 @@ static __always_inline int flow_continue(struct xdp_md *ctx, const struct pal_pk
 	if (now - f->last_seen_ns > flow_timeout_ns(f, p->proto, cfg) ||
 	    (dir == 0 && flow_closing(f) && starts_flow(p))) {
 		bpf_map_delete_elem(&flows, k);
+		obs_count(PAL_OBS_FLOWS_EXPIRED);
 		return -1;
 	}
 	if (dir == 0 && !same_ingress(f, ctx, p))
 		return -1;
 	if (dir == 1 && (same_ingress(f, ctx, p) || !reply_source_ok(ctx, p, gen)))
-		return drop(PAL_DROP_SPOOFED_SOURCE, f->org_slot, p->len);
+		return drop(ctx, cfg, p, PAL_DROP_SPOOFED_SOURCE, f->org_slot);
 	flow_touch(f, p, dir, now);
 	if (f->verdict == PAL_VERDICT_DROP)
-		return drop(PAL_DROP_FLOW_DENIED, f->org_slot, p->len);
+		return drop(ctx, cfg, p, PAL_DROP_FLOW_DENIED, f->org_slot);
 	return deliver(ctx, p, cfg, f->org_slot, f->rule_slot, f->verdict, f->flags & PAL_FLOW_FAIL_OPEN,
 		       dir == 0 || !(f->orig_vlan | f->orig_inner_vlan), now);
 }
@@ -146,12 +157,12 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 
 	ing = bpf_map_lookup_elem(&ingresses, &ik);
 	if (!ing)
-		return drop(PAL_DROP_UNKNOWN_INGRESS, 0, p->len); /* not ours: drop */
+		return drop(ctx, cfg, p, PAL_DROP_UNKNOWN_INGRESS, 0); /* not ours: drop */
 	if (ing->kind != PAL_INGRESS_ORGS || !starts_flow(p))
-		return drop(PAL_DROP_NO_FLOW, 0, p->len); /* unsolicited or reply-shaped */
+		return drop(ctx, cfg, p, PAL_DROP_NO_FLOW, 0); /* unsolicited or reply-shaped */
 	decide(p, ing, gen, &d);
 	if (d.verdict == PAL_VERDICT_DROP)
-		return drop(d.reason, d.org_slot, p->len);
+		return drop(ctx, cfg, p, d.reason, d.org_slot);
 
 	struct pal_flow f = {
 		.created_ns = now,
@@ -169,6 +180,9 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 		.gen = gen,
 	};
 	bpf_map_update_elem(&flows, k, &f, BPF_ANY);
+	obs_count(PAL_OBS_FLOWS_CREATED); /* with live and removed counts: evictions */
+	if (cfg->log_rate)
+		log_flow_start(ctx, p, cfg, d.org_slot, d.rule_slot, d.verdict, now);
 	return deliver(ctx, p, cfg, d.org_slot, d.rule_slot, d.verdict,
 		       d.rule_flags & PAL_RULE_FAIL_OPEN, 1, now);
 }
@@ -181,12 +195,12 @@ static __always_inline int related_error(struct xdp_md *ctx, const struct pal_pk
 	struct pal_flow *f;
 
 	if (icmp_quoted_flow(ctx, p, &k))
-		return drop(PAL_DROP_NO_FLOW, 0, p->len);
+		return drop(ctx, cfg, p, PAL_DROP_NO_FLOW, 0);
 	f = bpf_map_lookup_elem(&flows, &k);
 	if (!f || f->verdict != PAL_VERDICT_ALLOW)
-		return drop(PAL_DROP_NO_FLOW, 0, p->len); /* not about an allowed flow */
+		return drop(ctx, cfg, p, PAL_DROP_NO_FLOW, 0); /* not about an allowed flow */
 	if (!reply_source_ok(ctx, p, gen))
-		return drop(PAL_DROP_SPOOFED_SOURCE, f->org_slot, p->len);
+		return drop(ctx, cfg, p, PAL_DROP_SPOOFED_SOURCE, f->org_slot);
 	return deliver(ctx, p, cfg, f->org_slot, f->rule_slot, PAL_VERDICT_ALLOW, 0,
 		       !(f->orig_vlan | f->orig_inner_vlan), now);
 }
@@ -208,13 +222,13 @@ int xdp_boundary(struct xdp_md *ctx)
 		return XDP_DROP;
 	err = parse_packet(ctx, &p);
 	if (err)
-		return drop(err, 0, p.len);
+		return drop(ctx, cfg, &p, err, 0);
 	if (p.family == 0 || is_ndp(&p)) {
 		count_org(0, PAL_VERDICT_PASS, p.len);
 		return XDP_PASS;
 	}
 	if (!cfg->policy_loaded)
-		return drop(PAL_DROP_NO_POLICY, 0, p.len);
+		return drop(ctx, cfg, &p, PAL_DROP_NO_POLICY, 0);
 	/* Read once: the whole packet is decided by one policy generation. */
 	gen = *(volatile __u32 *)&cfg->active_gen & 1;
 	now = bpf_ktime_get_coarse_ns();

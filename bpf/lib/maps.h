@@ -126,4 +126,31 @@ struct {
 	__type(value, __u32);
 } org_facing SEC(".maps");
 
+/* Observation: flow-log events, their per-CPU rate limit, and captures. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20); /* ~16k events: seconds of the default limit */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_LOG__MAX);
+	__type(key, __u32);
+	__type(value, struct pal_log_bucket);
+} log_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_OBS__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} obs_stats SEC(".maps");
+
+/* bpf_perf_event_output target (with the packet appended); the loader sizes it to the CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} captures SEC(".maps");
+
 #endif

@@ -96,7 +96,24 @@ func New(ns *lab.NS, bin Binaries, cfg Config, dir string) (*Agent, error) {
 	}
 	text := fmt.Sprintf("rules: %s\ninterfaces: [%s]\nxdp_mode: %s\nforwarding: %v\npin_path: %s\nmetrics: %q\nsocket: %s\n%s",
 		cfg.Rules, strings.Join(cfg.Interfaces, ", "), mode, cfg.Forwarding, a.PinPath, cfg.Metrics, a.Socket, cfg.Extra)
+	text += stateIn(dir, cfg.Extra)
 	return a, os.WriteFile(a.CfgPath, []byte(text), 0o600)
+}
+
+// stateIn keeps what the agent writes (flow log, audit log, captures) in
+// the test's directory, not the host's /var, unless Extra sets it.
+func stateIn(dir, extra string) string {
+	var out string
+	for key, val := range map[string]string{
+		"audit_log":   filepath.Join(dir, "audit.log"),
+		"capture_dir": filepath.Join(dir, "captures"),
+		"flow_log":    "{path: " + filepath.Join(dir, "flows.json") + "}",
+	} {
+		if !strings.Contains(extra, key+":") {
+			out += key + ": " + val + "\n"
+		}
+	}
+	return out
 }
 
 // Start runs palisaded and waits until it has published the policy (or

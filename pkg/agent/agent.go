@@ -24,6 +24,9 @@ type Agent struct {
 	mu     sync.Mutex // serialises policy changes (reload, API, signals)
 	policy *policy.Compiled
 	insp   inspection
+
+	obs   observation // flow log, captures, audit (observe.go)
+	apply applyState  // last Reload's outcome, for metrics
 }
 
 // New loads the datapath (taking over pinned state an earlier agent left),
@@ -82,7 +85,8 @@ func (a *Agent) pinnedPolicy() (datapath.PolicyState, error) {
 
 // Reload reads, validates, compiles and publishes the rules. An invalid rule
 // set is refused whole: the running policy stays.
-func (a *Agent) Reload() error {
+func (a *Agent) Reload() (err error) {
+	defer a.apply.note(&err)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	p, err := rules.Load(a.cfg.Rules)
@@ -117,6 +121,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopInspector()
+	stopObs, err := a.startObservation()
+	if err != nil {
+		return err
+	}
+	defer stopObs()
 	srv, err := a.serveMetrics()
 	if err != nil {
 		return err
@@ -146,6 +155,7 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 func (a *Agent) leave() error {
+	a.obs.stopOnce() // switch the flow log off while the maps are still open
 	return errors.Join(a.dp.Close())
 }
 

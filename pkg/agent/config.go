@@ -33,7 +33,10 @@ type Config struct {
 	Socket        string        `yaml:"socket"`          // local API (Unix socket, root only)
 	FlowTableSize uint32        `yaml:"flow_table_size"` // flows remembered; 0 = built-in
 	Timeouts      Timeouts      `yaml:"timeouts"`
-	Inspect       Inspect       `yaml:"inspect"` // the inspector of flagged flows
+	Inspect       Inspect       `yaml:"inspect"`     // the inspector of flagged flows
+	AuditLog      string        `yaml:"audit_log"`   // hash-chained audit log; default audit.DefaultPath
+	FlowLog       FlowLog       `yaml:"flow_log"`    // see observe_config.go
+	CaptureDir    string        `yaml:"capture_dir"` // capture files; default /var/lib/palisade/captures
 }
 
 // Inspect places the inspector's NFQUEUE queues: Queues fail-closed ones

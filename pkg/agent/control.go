@@ -16,6 +16,9 @@ func (a *Agent) serveControl() (*control.Server, error) {
 	}
 	for _, register := range []func(*control.Server){
 		a.statusAPI,
+		a.flowsAPI,
+		a.capturesAPI,
+		a.topAPI,
 	} {
 		register(srv)
 	}

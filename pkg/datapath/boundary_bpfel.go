@@ -13,6 +13,19 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type BoundaryPalCaptureMeta struct {
+	_        structs.HostLayout
+	TsNs     uint64
+	Ifindex  uint32
+	OrgSlot  uint32
+	RuleSlot uint32
+	PktLen   uint32
+	CapLen   uint32
+	Verdict  uint8
+	Pad      uint8
+	Reason   uint16
+}
+
 type BoundaryPalConfig struct {
 	_                      structs.HostLayout
 	ActiveGen              uint32
@@ -24,7 +37,10 @@ type BoundaryPalConfig struct {
 	UdpTimeoutS            uint32
 	IcmpTimeoutS           uint32
 	FragTimeoutS           uint32
-	Pad                    uint32
+	CaptureSlot            uint32
+	CaptureSnaplen         uint32
+	LogRate                uint32
+	LogDropSample          uint32
 }
 
 type BoundaryPalConfigFlags uint32
@@ -78,6 +94,33 @@ type BoundaryPalDstKey struct {
 	Pad     uint8
 	Addr    [4]uint32
 }
+
+type BoundaryPalEvent struct {
+	_        structs.HostLayout
+	TsNs     uint64
+	Src      [4]uint32
+	Dst      [4]uint32
+	Sport    uint16
+	Dport    uint16
+	Proto    uint8
+	Family   uint8
+	Type     uint8
+	Verdict  uint8
+	OrgSlot  uint32
+	RuleSlot uint32
+	Reason   uint32
+	Len      uint32
+	Ifindex  uint32
+	Vlan     uint16
+	Pad      uint16
+}
+
+type BoundaryPalEventType uint32
+
+const (
+	BoundaryPalEventTypePAL_EVENT_FLOW_START BoundaryPalEventType = 1
+	BoundaryPalEventTypePAL_EVENT_DROP       BoundaryPalEventType = 2
+)
 
 type BoundaryPalFlow struct {
 	_             structs.HostLayout
@@ -171,6 +214,36 @@ const (
 	BoundaryPalIngressKindPAL_INGRESS_SERVICES BoundaryPalIngressKind = 1
 )
 
+type BoundaryPalLogBucket struct {
+	_        structs.HostLayout
+	WindowNs uint64
+	Count    uint32
+	Seen     uint32
+}
+
+type BoundaryPalLogBucketId uint32
+
+const (
+	BoundaryPalLogBucketIdPAL_LOG_FLOWS BoundaryPalLogBucketId = 0
+	BoundaryPalLogBucketIdPAL_LOG_DROPS BoundaryPalLogBucketId = 1
+	BoundaryPalLogBucketIdPAL_LOG__MAX  BoundaryPalLogBucketId = 2
+)
+
+type BoundaryPalObsStat uint32
+
+const (
+	BoundaryPalObsStatPAL_OBS_FLOWS_CREATED    BoundaryPalObsStat = 0
+	BoundaryPalObsStatPAL_OBS_FLOWS_EXPIRED    BoundaryPalObsStat = 1
+	BoundaryPalObsStatPAL_OBS_FLOWS_SWEPT      BoundaryPalObsStat = 2
+	BoundaryPalObsStatPAL_OBS_LOG_SENT         BoundaryPalObsStat = 3
+	BoundaryPalObsStatPAL_OBS_LOG_RATE_LIMITED BoundaryPalObsStat = 4
+	BoundaryPalObsStatPAL_OBS_LOG_SAMPLED_OUT  BoundaryPalObsStat = 5
+	BoundaryPalObsStatPAL_OBS_LOG_LOST         BoundaryPalObsStat = 6
+	BoundaryPalObsStatPAL_OBS_CAPTURED         BoundaryPalObsStat = 7
+	BoundaryPalObsStatPAL_OBS_CAPTURE_LOST     BoundaryPalObsStat = 8
+	BoundaryPalObsStatPAL_OBS__MAX             BoundaryPalObsStat = 9
+)
+
 type BoundaryPalOrg struct {
 	_       structs.HostLayout
 	Slot    uint32
@@ -256,13 +329,17 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	BoundaryMapCaptures       = "captures"
 	BoundaryMapConfig         = "config"
 	BoundaryMapDests          = "dests"
 	BoundaryMapDropStats      = "drop_stats"
+	BoundaryMapEvents         = "events"
 	BoundaryMapFlows          = "flows"
 	BoundaryMapFrags          = "frags"
 	BoundaryMapFwdStats       = "fwd_stats"
 	BoundaryMapIngresses      = "ingresses"
+	BoundaryMapLogBuckets     = "log_buckets"
+	BoundaryMapObsStats       = "obs_stats"
 	BoundaryMapOrgFacing      = "org_facing"
 	BoundaryMapOrgStats       = "org_stats"
 	BoundaryMapOrgs           = "orgs"
@@ -324,13 +401,17 @@ type BoundaryProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type BoundaryMapSpecs struct {
+	Captures   *ebpf.MapSpec `ebpf:"captures"`
 	Config     *ebpf.MapSpec `ebpf:"config"`
 	Dests      *ebpf.MapSpec `ebpf:"dests"`
 	DropStats  *ebpf.MapSpec `ebpf:"drop_stats"`
+	Events     *ebpf.MapSpec `ebpf:"events"`
 	Flows      *ebpf.MapSpec `ebpf:"flows"`
 	Frags      *ebpf.MapSpec `ebpf:"frags"`
 	FwdStats   *ebpf.MapSpec `ebpf:"fwd_stats"`
 	Ingresses  *ebpf.MapSpec `ebpf:"ingresses"`
+	LogBuckets *ebpf.MapSpec `ebpf:"log_buckets"`
+	ObsStats   *ebpf.MapSpec `ebpf:"obs_stats"`
 	OrgFacing  *ebpf.MapSpec `ebpf:"org_facing"`
 	OrgStats   *ebpf.MapSpec `ebpf:"org_stats"`
 	Orgs       *ebpf.MapSpec `ebpf:"orgs"`
@@ -368,13 +449,17 @@ func (o *BoundaryObjects) Close() error {
 //
 // It can be passed to LoadBoundaryObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BoundaryMaps struct {
+	Captures   *ebpf.Map `ebpf:"captures"`
 	Config     *ebpf.Map `ebpf:"config"`
 	Dests      *ebpf.Map `ebpf:"dests"`
 	DropStats  *ebpf.Map `ebpf:"drop_stats"`
+	Events     *ebpf.Map `ebpf:"events"`
 	Flows      *ebpf.Map `ebpf:"flows"`
 	Frags      *ebpf.Map `ebpf:"frags"`
 	FwdStats   *ebpf.Map `ebpf:"fwd_stats"`
 	Ingresses  *ebpf.Map `ebpf:"ingresses"`
+	LogBuckets *ebpf.Map `ebpf:"log_buckets"`
+	ObsStats   *ebpf.Map `ebpf:"obs_stats"`
 	OrgFacing  *ebpf.Map `ebpf:"org_facing"`
 	OrgStats   *ebpf.Map `ebpf:"org_stats"`
 	Orgs       *ebpf.Map `ebpf:"orgs"`
@@ -387,13 +472,17 @@ type BoundaryMaps struct {
 
 func (m *BoundaryMaps) Close() error {
 	return _BoundaryClose(
+		m.Captures,
 		m.Config,
 		m.Dests,
 		m.DropStats,
+		m.Events,
 		m.Flows,
 		m.Frags,
 		m.FwdStats,
 		m.Ingresses,
+		m.LogBuckets,
+		m.ObsStats,
 		m.OrgFacing,
 		m.OrgStats,
 		m.Orgs,

@@ -33,10 +33,12 @@ func VerdictName(v BoundaryPalVerdict) string {
 type Counters struct {
 	orgStats, ruleStats, dropStats, fwdStats *ebpf.Map
 	slots                                    *slotRegistry
+	obsStats, flows                          *ebpf.Map // nil when read from old pins
 }
 
 func (dp *Datapath) counters() *Counters {
-	return &Counters{dp.objs.OrgStats, dp.objs.RuleStats, dp.objs.DropStats, dp.objs.FwdStats, dp.slots}
+	return &Counters{dp.objs.OrgStats, dp.objs.RuleStats, dp.objs.DropStats, dp.objs.FwdStats, dp.slots,
+		dp.objs.ObsStats, dp.objs.Flows}
 }
 
 // Counters gives the datapath's counters.

@@ -37,6 +37,7 @@ type Datapath struct {
 	mu        sync.Mutex // serialises publishes and config writes
 	lastFlip  flipTime
 	published *policy.Compiled // what this process last made active
+	onFlowEnd func(EndedFlow)  // flow-log end records from the sweep
 }
 
 // Open loads the boundary program. Maps already pinned under the pin path

@@ -45,23 +45,42 @@ func (dp *Datapath) SweepFlows() (live, removed int, err error) {
 	var (
 		k     BoundaryPalFlowKey
 		f     BoundaryPalFlow
-		stale []BoundaryPalFlowKey
+		stale []EndedFlow
 	)
 	it := dp.objs.Flows.Iterate()
 	for it.Next(&k, &f) {
 		live++
 		if now > f.LastSeenNs && time.Duration(now-f.LastSeenNs) > flowTimeout(&f, k.Proto, &cfg) {
-			stale = append(stale, k)
+			stale = append(stale, EndedFlow{k, f})
 		}
 	}
 	if err := it.Err(); err != nil {
 		return live, 0, fmt.Errorf("walk flows: %w", err)
 	}
-	for _, k := range stale {
-		if err := dp.objs.Flows.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+	defer func() { err = errors.Join(err, dp.addSwept(removed)) }()
+	for _, e := range stale {
+		if err := dp.objs.Flows.Delete(&e.Key); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return live, removed, fmt.Errorf("remove idle flow: %w", err)
 		}
 		removed++
+		if dp.onFlowEnd != nil {
+			dp.onFlowEnd(e)
+		}
 	}
 	return live - removed, removed, nil
+}
+
+// EndedFlow is a flow the sweep removed (idle, or closed by FIN/RST and
+// past its closing timeout): the flow log's "end" record.
+type EndedFlow struct {
+	Key  BoundaryPalFlowKey
+	Flow BoundaryPalFlow
+}
+
+// OnFlowEnd sets what the sweep calls for each flow it removes. Flows the
+// LRU evicts under pressure end silently: the kernel does not say which.
+func (dp *Datapath) OnFlowEnd(fn func(EndedFlow)) {
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	dp.onFlowEnd = fn
 }

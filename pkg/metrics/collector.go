@@ -20,8 +20,9 @@ type Source interface {
 
 // Collector is a prometheus.Collector over a Source.
 type Collector struct {
-	src Source
-	log *slog.Logger
+	src       Source
+	log       *slog.Logger
+	evictions monotonic
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -35,6 +36,8 @@ var (
 		[]string{"org", "verdict"}, nil)
 	dropsDesc = prometheus.NewDesc("palisade_drops_total",
 		"Packets dropped, by reason.", []string{"reason"}, nil)
+	dropBytesDesc = prometheus.NewDesc("palisade_dropped_bytes_total",
+		"Bytes dropped, by reason.", []string{"reason"}, nil)
 	ruleHitsDesc = prometheus.NewDesc("palisade_rule_hits_total",
 		"Packets matched by each rule (org/id); a rule that never counts up may be unused.",
 		[]string{"rule"}, nil)
@@ -52,7 +55,10 @@ func New(src Source, log *slog.Logger) *Collector { return &Collector{src: src, 
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{packetsDesc, bytesDesc, dropsDesc, ruleHitsDesc, forwardedDesc, policyDesc, errorsDesc} {
+	for _, d := range []*prometheus.Desc{packetsDesc, bytesDesc, dropsDesc, dropBytesDesc, ruleHitsDesc, forwardedDesc, policyDesc, errorsDesc} {
+		ch <- d
+	}
+	for _, d := range observeDescs {
 		ch <- d
 	}
 }
@@ -85,6 +91,7 @@ func (c *Collector) collect(ch chan<- prometheus.Metric) error {
 	}
 	for reason, n := range drops {
 		ch <- prometheus.MustNewConstMetric(dropsDesc, prometheus.CounterValue, float64(n.Packets), reason)
+		ch <- prometheus.MustNewConstMetric(dropBytesDesc, prometheus.CounterValue, float64(n.Bytes), reason)
 	}
 	rules, err := ctr.RuleCounts()
 	if err != nil {
@@ -104,5 +111,5 @@ func (c *Collector) collect(ch chan<- prometheus.Metric) error {
 	if digest != "" {
 		ch <- prometheus.MustNewConstMetric(policyDesc, prometheus.GaugeValue, 1, strconv.FormatUint(uint64(gen), 10), digest)
 	}
-	return nil
+	return c.collectObserve(ch)
 }
