@@ -37,6 +37,8 @@ func newRoot(out io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.socket, "socket", control.DefaultSocket, "palisaded's control socket")
 	for _, c := range []func(*globals) *cobra.Command{
 		validateCmd, statusCmd, detachCmd, cleanCmd, versionCmd,
+		explainCmd,
+		testCmd,
 	} {
 		root.AddCommand(c(g))
 	}

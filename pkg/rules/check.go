@@ -23,6 +23,7 @@ func (l *loader) finish() (*Policy, error) {
 		Services: map[string]*Service{},
 		Orgs:     l.orgsByID(),
 		Warnings: sorted(l.f.warns),
+		Tests:    l.tests,
 	}
 	if l.services != nil {
 		p.Services = l.services.services

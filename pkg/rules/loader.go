@@ -19,6 +19,7 @@ type loader struct {
 	services *servicesFile // nil until the services file is read
 	orgs     []*orgSource  // in file order, which decides "the later one"
 	orgByID  map[string]*orgSource
+	tests    []TestCase // expectation cases, from files with a top-level tests key
 }
 
 func newLoader(dir string) *loader {
@@ -35,6 +36,8 @@ func (l *loader) addFile(file string, data []byte) {
 		l.addOrg(d.organisation(top))
 	case hasKey(top, "services") || hasKey(top, "remediation"):
 		l.addServices(d.servicesFile(top))
+	case hasKey(top, "tests"):
+		l.tests = append(l.tests, d.testsFile(top)...)
 	default:
 		l.f.errorf(Pos{File: file, Line: 1, Col: 1}, "not an organisation or services file")
 	}

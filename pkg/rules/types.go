@@ -137,4 +137,5 @@ type Policy struct {
 	Remediation []string        // services a suspended organisation keeps, as written
 	Orgs        []*Organisation // sorted by ID
 	Warnings    []*Error        // findings that do not stop the policy loading
+	Tests       []TestCase      // expectation cases written beside the rules, in file order
 }
