@@ -39,6 +39,10 @@ func newRoot(out io.Writer) *cobra.Command {
 		validateCmd, statusCmd, detachCmd, cleanCmd, versionCmd,
 		explainCmd,
 		testCmd,
+		planCmd,
+		applyCmd,
+		orgCmd,
+		auditCmd,
 	} {
 		root.AddCommand(c(g))
 	}

@@ -96,6 +96,8 @@ func New(ns *lab.NS, bin Binaries, cfg Config, dir string) (*Agent, error) {
 	}
 	text := fmt.Sprintf("rules: %s\ninterfaces: [%s]\nxdp_mode: %s\nforwarding: %v\npin_path: %s\nmetrics: %q\nsocket: %s\n%s",
 		cfg.Rules, strings.Join(cfg.Interfaces, ", "), mode, cfg.Forwarding, a.PinPath, cfg.Metrics, a.Socket, cfg.Extra)
+	// The test's own state and audit log: never the host's /var/lib/palisade.
+	text += fmt.Sprintf("state_dir: %s\naudit_log: %s\n", filepath.Join(dir, "state"), filepath.Join(dir, "audit.log"))
 	return a, os.WriteFile(a.CfgPath, []byte(text), 0o600)
 }
 

@@ -32,6 +32,11 @@ type Config struct {
 	Socket        string        `yaml:"socket"`          // local API (Unix socket, root only)
 	FlowTableSize uint32        `yaml:"flow_table_size"` // flows remembered; 0 = built-in
 	Timeouts      Timeouts      `yaml:"timeouts"`
+	StateDir      string        `yaml:"state_dir"`   // suspensions, audit head; default /var/lib/palisade
+	AuditLog      string        `yaml:"audit_log"`   // hash-chained audit log; default /var/lib/palisade/audit.log
+	WatchRules    *bool         `yaml:"watch_rules"` // apply the rules directory when it changes; default true
+	// ComplianceCheck is how often certificate expiry is checked; default 1m.
+	ComplianceCheck time.Duration `yaml:"compliance_check"`
 }
 
 // Timeouts override the datapath's flow idle timeouts.
@@ -88,6 +93,7 @@ func (c *Config) check() error {
 		t := true
 		c.Forwarding = &t
 	}
+	c.lifecycleDefaults()
 	return errors.Join(errs...)
 }
 

@@ -16,6 +16,9 @@ func (a *Agent) serveControl() (*control.Server, error) {
 	}
 	for _, register := range []func(*control.Server){
 		a.statusAPI,
+		a.applyAPI, // issue 3: apply, plan
+		a.orgAPI,   // issue 3: org suspend, restore
+		a.auditAPI, // issue 3: audit, audit verify
 	} {
 		register(srv)
 	}

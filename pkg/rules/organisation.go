@@ -6,7 +6,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var orgFields = []string{"organisation", "name", "state", "ingress", "prefixes", "allow"}
+var orgFields = []string{"organisation", "name", "state", "certificate", "ingress", "prefixes", "allow"}
 
 // orgSource is an organisation with the positions that checks across
 // files point back at; the exported types keep one Pos each.
@@ -49,6 +49,9 @@ func (d *decoder) organisation(top *yaml.Node) *orgSource {
 	}
 	if e, ok := f["state"]; ok {
 		o.State = d.state(e.val)
+	}
+	if e, ok := f["certificate"]; ok {
+		o.Certificate = d.certificate(e.val)
 	}
 	if e, ok := d.required(f, "ingress", id.key); ok {
 		o.Ingress = d.ingresses(e)

@@ -121,13 +121,15 @@ type Rule struct {
 
 // Organisation is one member network, known by its ingress and source prefixes.
 type Organisation struct {
-	ID       string
-	Name     string
-	State    State
-	Ingress  []Ingress
-	Prefixes []netip.Prefix
-	Allow    []Rule
-	Pos      Pos // the organisation key in its file
+	ID    string
+	Name  string
+	State State
+	// Certificate is its compliance certificate, nil when the rules give none.
+	Certificate *Certificate
+	Ingress     []Ingress
+	Prefixes    []netip.Prefix
+	Allow       []Rule
+	Pos         Pos // the organisation key in its file
 }
 
 // Policy is a whole, validated rule set.
