@@ -58,6 +58,7 @@ func TestPolicyLifecycle(t *testing.T) {
 		t.Errorf("the benefits flow the new policy allows was cut: %v", err)
 	}
 	mustTry(t, g, probe("police", "udp", "198.18.3.10", "198.19.20.123:123", true))
+	mustTry(t, g, probe("police", "udp", "198.18.3.10", "198.19.10.10:5005", false))
 
 	// Suspend: new flows and the open one stop within a second, remediation stays.
 	start := time.Now()
