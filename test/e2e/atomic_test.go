@@ -38,7 +38,7 @@ func TestApplyIsAtomic(t *testing.T) {
 		t.Skip("needs root for network namespaces and BPF")
 	}
 	a, b := rulesVariant(t, nil), rulesVariant(t, policyB)
-	g := startLabRules(t, a, "watch_rules: false\n")
+	g := startLabRules(t, a, "", "watch_rules: false\n")
 	applies := 200
 	if testing.Short() {
 		applies = 20

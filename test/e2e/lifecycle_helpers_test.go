@@ -18,7 +18,7 @@ import (
 
 // startLabRules is startLab with a rules directory and config of the
 // test's own: lifecycle tests change the rules under the agent.
-func startLabRules(t *testing.T, rules, extra string) *gatewayLab {
+func startLabRules(t *testing.T, rules, metrics, extra string) *gatewayLab {
 	t.Helper()
 	bins, err := agenttest.Build()
 	if err != nil {
@@ -34,7 +34,7 @@ func startLabRules(t *testing.T, rules, extra string) *gatewayLab {
 	}
 	t.Cleanup(stop)
 	a, err := agenttest.New(gw.GW, bins, agenttest.Config{
-		Rules: rules, Interfaces: gw.GWIfs, Mode: datapath.Native, Forwarding: true, Extra: extra,
+		Rules: rules, Interfaces: gw.GWIfs, Mode: datapath.Native, Forwarding: true, Metrics: metrics, Extra: extra,
 	}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -151,4 +151,16 @@ func (g *gatewayLab) auditRecords(t *testing.T) []map[string]any {
 		t.Fatalf("audit -o json: %v\n%s", err, out)
 	}
 	return recs
+}
+
+type scenarioCheck = scenario.Check
+
+// tryOK reports whether an exchange had the outcome the check expects.
+func tryOK(g *gatewayLab, c scenario.Check) bool {
+	return (scenario.TryWithin(g.gw, c, 2*time.Second) == nil) == c.Allow
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }

@@ -18,7 +18,7 @@ func TestPolicyLifecycle(t *testing.T) {
 		t.Skip("needs root for network namespaces and BPF")
 	}
 	a := rulesVariant(t, nil)
-	g := startLabRules(t, a, "watch_rules: false\n")
+	g := startLabRules(t, a, "", "watch_rules: false\n")
 	b := rulesVariant(t, policyB)
 	bad := rulesVariant(t, map[string][2]string{"services.yaml": {"ports: [\"123/udp\"]", "ports: [\"123/udpp\"]"}})
 	surrey, police := g.gw.Orgs["surrey"].NS, g.gw.Orgs["police"].NS
