@@ -43,6 +43,7 @@ func newRoot(out io.Writer) *cobra.Command {
 		applyCmd,
 		orgCmd,
 		auditCmd,
+		reportCmd,
 	} {
 		root.AddCommand(c(g))
 	}

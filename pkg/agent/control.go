@@ -16,9 +16,10 @@ func (a *Agent) serveControl() (*control.Server, error) {
 	}
 	for _, register := range []func(*control.Server){
 		a.statusAPI,
-		a.applyAPI, // issue 3: apply, plan
-		a.orgAPI,   // issue 3: org suspend, restore
-		a.auditAPI, // issue 3: audit, audit verify
+		a.applyAPI,  // issue 3: apply, plan
+		a.orgAPI,    // issue 3: org suspend, restore
+		a.auditAPI,  // issue 3: audit, audit verify
+		a.reportAPI, // issue 3: rule hits for report unused
 	} {
 		register(srv)
 	}

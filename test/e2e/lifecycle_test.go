@@ -84,6 +84,11 @@ func TestPolicyLifecycle(t *testing.T) {
 	g.cli(t, "org", "restore", "surrey-cc")
 	mustTry(t, g, probe("surrey", "tcp", "198.18.1.10", "198.19.10.10:443", true))
 
+	unused := g.cli(t, "report", "unused", "--since", "1h")
+	if !strings.Contains(unused, "surrey-cc/ntp") || strings.Contains(unused, "surrey-cc/dwp-benefits ") ||
+		strings.Contains(unused, "surrey-police/ntp ") {
+		t.Errorf("report unused:\n%s", unused)
+	}
 	checkAudit(t, g)
 }
 
