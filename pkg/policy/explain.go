@@ -87,6 +87,9 @@ func (c *Compiled) why(q Query, d Decision, e Explanation, f rules.Flow) string 
 	if r.Org == "" {
 		return fmt.Sprintf("%s is suspended; remediation service %s is allowed", d.Org, r.ID)
 	}
+	if r.Agreement != "" {
+		return fmt.Sprintf("data-sharing agreement %s allows it (rule %s)", r.Agreement, r.Name)
+	}
 	if d.Verdict == Inspect {
 		return fmt.Sprintf("rule %s allows it once the inspector sees an allowed host name", r.Name)
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -20,10 +21,11 @@ type loader struct {
 	orgs     []*orgSource  // in file order, which decides "the later one"
 	orgByID  map[string]*orgSource
 	tests    []TestCase // expectation cases, from files with a top-level tests key
+	now      time.Time  // agreements in force at this time are granted
 }
 
 func newLoader(dir string) *loader {
-	return &loader{dir: dir, orgByID: map[string]*orgSource{}}
+	return &loader{dir: dir, orgByID: map[string]*orgSource{}, now: time.Now()}
 }
 
 // addFile decodes one file by its kind, known from its top-level keys.

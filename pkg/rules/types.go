@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 )
 
 // Pos is where something was written: the file as Load was given it, and a
@@ -117,6 +118,9 @@ type Rule struct {
 	Ports   []PortRange // sorted by proto, then port
 	Inspect *Inspect    // nil unless the rule is flagged
 	Pos     Pos         // the rule's first key
+	// Agreement is set on rules a data-sharing agreement grants:
+	// "ID with PARTY"; Pos is then the offered service in PARTY's file.
+	Agreement string
 }
 
 // Organisation is one member network, known by its ingress and source prefixes.
@@ -129,7 +133,8 @@ type Organisation struct {
 	Ingress     []Ingress
 	Prefixes    []netip.Prefix
 	Allow       []Rule
-	Pos         Pos // the organisation key in its file
+	Agreements  []Agreement // as this organisation declares them
+	Pos         Pos         // the organisation key in its file
 }
 
 // Policy is a whole, validated rule set.
@@ -140,4 +145,7 @@ type Policy struct {
 	Orgs        []*Organisation // sorted by ID
 	Warnings    []*Error        // findings that do not stop the policy loading
 	Tests       []TestCase      // expectation cases written beside the rules, in file order
+	// AgreementsUntil is when the first agreement in force expires (zero:
+	// none), so that the agent knows when to load the rules again.
+	AgreementsUntil time.Time
 }
