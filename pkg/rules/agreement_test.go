@@ -90,4 +90,3 @@ func TestAgreementErrors(t *testing.T) {
 		}
 	}
 }
-
