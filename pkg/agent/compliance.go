@@ -37,6 +37,9 @@ func (a *Agent) narrowLapsed(now time.Time) {
 	if a.loaded == nil || a.policy == nil {
 		return
 	}
+	if until := a.loaded.AgreementsUntil; !until.IsZero() && !now.Before(until) {
+		a.reapplyForAgreements()
+	}
 	for i, o := range a.loaded.Orgs {
 		if !o.Certificate.Lapsed(now) || a.folded.Orgs[i].State == rules.StateSuspended {
 			continue
@@ -55,4 +58,22 @@ func (a *Agent) narrowLapsed(now time.Time) {
 		a.count(reasonCertificateExpired, r.Result)
 		a.record(r)
 	}
+}
+
+// reapplyForAgreements loads the running rules again when a data-sharing
+// agreement in them expires, so the flows it allowed stop.
+func (a *Agent) reapplyForAgreements() {
+	dir := a.loaded.Dir
+	a.log.Warn("a data-sharing agreement expired; applying the rules again", "dir", dir, "reason", "agreement-expired")
+	res, err := a.apply(dir)
+	r := audit.Record{User: "palisaded", Action: "apply", Subject: dir, Result: "ok"}
+	if err != nil {
+		r.Result, r.Detail = "refused", audit.Detail(map[string]string{"reason": "agreement-expired", "error": err.Error()})
+		a.log.Error("apply after an agreement expired refused", "err", err)
+	} else {
+		r.Digest = res.Digest
+		r.Detail = audit.Detail(map[string]any{"reason": "agreement-expired", "plan": res.Plan.Summary(), "flows_cut": res.FlowsCut})
+	}
+	a.count("agreement-expired", r.Result)
+	a.record(r)
 }
