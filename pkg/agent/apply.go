@@ -50,6 +50,12 @@ func (a *Agent) apply(dir string) (*ApplyResult, error) {
 	if err != nil {
 		return nil, control.Errorf(http.StatusUnprocessableEntity, "rules refused: %s:\n%v", dir, err)
 	}
+	return a.publish(raw)
+}
+
+// publish folds the agent's state into raw, publishes it and cuts the
+// flows it refuses.
+func (a *Agent) publish(raw *rules.Policy) (*ApplyResult, error) {
 	p, narrowed := fold(raw, a.state.Suspended, time.Now())
 	c := policy.Compile(p)
 	plan := policy.MakePlan(a.folded, a.policy, p, c)

@@ -38,7 +38,7 @@ func (a *Agent) narrowLapsed(now time.Time) {
 		return
 	}
 	if until := a.loaded.AgreementsUntil; !until.IsZero() && !now.Before(until) {
-		a.reapplyForAgreements()
+		a.dropExpiredAgreements(now)
 	}
 	for i, o := range a.loaded.Orgs {
 		if !o.Certificate.Lapsed(now) || a.folded.Orgs[i].State == rules.StateSuspended {
@@ -60,16 +60,16 @@ func (a *Agent) narrowLapsed(now time.Time) {
 	}
 }
 
-// reapplyForAgreements loads the running rules again when a data-sharing
-// agreement in them expires, so the flows it allowed stop.
-func (a *Agent) reapplyForAgreements() {
-	dir := a.loaded.Dir
-	a.log.Warn("a data-sharing agreement expired; applying the rules again", "dir", dir, "reason", "agreement-expired")
-	res, err := a.apply(dir)
-	r := audit.Record{User: "palisaded", Action: "apply", Subject: dir, Result: "ok"}
+// dropExpiredAgreements publishes the running rules without the
+// agreements expired by now. It does not read the files again: whatever
+// they hold now, the expired agreement's flows must stop.
+func (a *Agent) dropExpiredAgreements(now time.Time) {
+	a.log.Warn("a data-sharing agreement expired; its rules are withdrawn", "reason", "agreement-expired")
+	res, err := a.publish(a.loaded.WithoutExpired(now))
+	r := audit.Record{User: "palisaded", Action: "apply", Subject: a.loaded.Dir, Result: "ok"}
 	if err != nil {
-		r.Result, r.Detail = "refused", audit.Detail(map[string]string{"reason": "agreement-expired", "error": err.Error()})
-		a.log.Error("apply after an agreement expired refused", "err", err)
+		r.Result, r.Detail = "error", audit.Detail(map[string]string{"reason": "agreement-expired", "error": err.Error()})
+		a.log.Error("withdraw expired agreement", "err", err)
 	} else {
 		r.Digest = res.Digest
 		r.Detail = audit.Detail(map[string]any{"reason": "agreement-expired", "plan": res.Plan.Summary(), "flows_cut": res.FlowsCut})

@@ -96,7 +96,7 @@ func (l *loader) expandAgreements(now time.Time) time.Time {
 				l.f.warnf(ag.Pos, "agreement %q with %s has expired: no traffic flows under it", ag.ID, ag.With)
 				continue
 			}
-			l.grant(src, ag, other)
+			l.grant(src, ag, other, earlier(ag.Expires, peer.Expires))
 			if exp := earlier(ag.Expires, peer.Expires); until.IsZero() || exp.Before(until) {
 				until = exp
 			}
@@ -142,7 +142,7 @@ func findAgreement(o *Organisation, id, with string) *Agreement {
 }
 
 // grant gives the other party a rule per service the offering party opens.
-func (l *loader) grant(from *orgSource, ag Agreement, to *orgSource) {
+func (l *loader) grant(from *orgSource, ag Agreement, to *orgSource, until time.Time) {
 	for i, s := range ag.Offers {
 		svc := l.serviceNamed(s)
 		id := ag.ID + "." + s
@@ -153,8 +153,32 @@ func (l *loader) grant(from *orgSource, ag Agreement, to *orgSource) {
 			}
 		}
 		r := Rule{ID: id, Service: s, To: append(svc.To[:0:0], svc.To...), Ports: append(svc.Ports[:0:0], svc.Ports...),
-			Pos: ag.offers[i], Agreement: ag.ID + " with " + from.org.ID}
+			Pos: ag.offers[i], Agreement: ag.ID + " with " + from.org.ID, Until: until}
 		to.org.Allow = append(to.org.Allow, r)
 		to.rules = append(to.rules, ruleSource{service: ag.offers[i], id: ag.offers[i]})
 	}
+}
+
+// WithoutExpired returns p without the agreement rules expired at now, and
+// with AgreementsUntil moved on: what the agent enforces when an agreement
+// runs out, without reading the files again.
+func (p *Policy) WithoutExpired(now time.Time) *Policy {
+	out := *p
+	out.Orgs = make([]*Organisation, len(p.Orgs))
+	out.AgreementsUntil = time.Time{}
+	for i, o := range p.Orgs {
+		c := *o
+		c.Allow = nil
+		for _, r := range o.Allow {
+			if r.Agreement != "" && !now.Before(r.Until) {
+				continue
+			}
+			if r.Agreement != "" && (out.AgreementsUntil.IsZero() || r.Until.Before(out.AgreementsUntil)) {
+				out.AgreementsUntil = r.Until
+			}
+			c.Allow = append(c.Allow, r)
+		}
+		out.Orgs[i] = &c
+	}
+	return &out
 }

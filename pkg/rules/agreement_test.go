@@ -90,3 +90,27 @@ func TestAgreementErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestWithoutExpired(t *testing.T) {
+	dir := writePolicy(t, map[string]string{
+		"services.yaml": agreementServices,
+		"council.yaml": agreementOrg("council", "198.18.1.0/24",
+			"agreements:\n  - {id: short, with: police, expires: 2027-01-01, offers: [care]}\n  - {id: long, with: police, expires: 2028-01-01, offers: [care]}\n"),
+		"police.yaml": agreementOrg("police", "198.18.3.0/24",
+			"agreements:\n  - {id: short, with: council, expires: 2028-01-01}\n  - {id: long, with: council, expires: 2028-01-01}\n"),
+	})
+	p, err := LoadAt(dir, time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ruleIDs(p.Org("police").Allow); strings.Join(got, ",") != "short.care,long.care" {
+		t.Fatalf("police rules = %v", got)
+	}
+	q := p.WithoutExpired(time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC))
+	if got := ruleIDs(q.Org("police").Allow); strings.Join(got, ",") != "long.care" || !q.AgreementsUntil.Equal(time.Date(2028, 1, 2, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("after the short one expired: rules %v, until %v", got, q.AgreementsUntil)
+	}
+	if len(p.Org("police").Allow) != 2 {
+		t.Error("WithoutExpired changed the policy it was given")
+	}
+}

@@ -121,6 +121,7 @@ type Rule struct {
 	// Agreement is set on rules a data-sharing agreement grants:
 	// "ID with PARTY"; Pos is then the offered service in PARTY's file.
 	Agreement string
+	Until     time.Time // for an agreement's rule: when the agreement expires
 }
 
 // Organisation is one member network, known by its ingress and source prefixes.

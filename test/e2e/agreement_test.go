@@ -16,7 +16,7 @@ func TestAgreementCarriesRealTraffic(t *testing.T) {
 		t.Skip("needs root for network namespaces and BPF")
 	}
 	a := rulesVariant(t, nil)
-	g := startLabRules(t, a, "", "watch_rules: false\n")
+	g := startLabRules(t, a, "", "watch_rules: false\ncompliance_check: 1s\n")
 	police, surrey := g.gw.Orgs["police"].NS, g.gw.Orgs["surrey"].NS
 	// Organisation hosts route only to the service networks; add the way
 	// between these two.
@@ -46,6 +46,20 @@ func TestAgreementCarriesRealTraffic(t *testing.T) {
 	}
 	care.Allow = false
 	mustTry(t, g, care)
+
+	// An agreement running out under a running agent stops its flows too.
+	soon := time.Now().Add(6 * time.Second).UTC().Format(time.RFC3339)
+	expiring := rulesVariant(t, map[string][2]string{"organisations/surrey-cc.yaml": {"expires: 2027-03-31", "expires: " + soon}})
+	g.cli(t, "apply", expiring)
+	care.Allow = true
+	mustTry(t, g, care)
+	care.Allow = false
+	if !eventually(20*time.Second, func() bool { return tryOK(g, care) }) {
+		t.Fatal("the agreement's flows still pass after it expired")
+	}
+	if r := g.lastAudit(t); !strings.Contains(string(mustJSON(r["detail"])), "agreement-expired") {
+		t.Errorf("last audit record = %v", r)
+	}
 }
 
 func readFile(t *testing.T, path string) string {
