@@ -156,7 +156,7 @@ func (c *Compiled) destAt(rs int, a netip.Addr) *Dest {
 		return nil
 	}
 	ix := c.index()
-	for _, l := range Lens(c.Rulesets[rs].DestPrefixes(), familyOf(a)) {
+	for _, l := range ix.dstLens[rs][famIdx(a)] {
 		if d := ix.dests[rs][netip.PrefixFrom(a, int(l)).Masked()]; d != nil {
 			return d
 		}
