@@ -49,9 +49,10 @@ type AuditVerdict struct {
 // last wrote: removing the last records leaves a valid chain, but not the
 // head the agent remembers.
 func (a *Agent) VerifyAudit() AuditVerdict {
+	// Under mu, as every append is: the file is read whole, never mid-write.
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	head := a.state.AuditHead
-	a.mu.Unlock()
 	v := AuditVerdict{Head: head}
 	n, err := audit.Verify(a.cfg.AuditLog)
 	v.Records = n
@@ -77,6 +78,8 @@ func (a *Agent) VerifyAudit() AuditVerdict {
 
 func (a *Agent) auditAPI(srv *control.Server) {
 	srv.Handle("GET /v1/audit", func(*http.Request) (any, error) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
 		recs, err := audit.Read(a.cfg.AuditLog)
 		if recs == nil {
 			recs = []audit.Record{}
