@@ -93,9 +93,15 @@ func (a *Agent) Plan(dir string) (*policy.Plan, error) {
 	return policy.MakePlan(a.folded, a.policy, p, policy.Compile(p)), nil
 }
 
+// cutGrace lets packets that read the old generation just before the flip
+// finish (XDP runs to completion in microseconds) before the flow table is
+// walked, so a flow they create under the old policy is walked too.
+const cutGrace = 20 * time.Millisecond
+
 // cutFlows asks c again about every remembered flow's first packet and
 // removes those it refuses.
 func (a *Agent) cutFlows(c *policy.Compiled) (kept, cut int, err error) {
+	time.Sleep(cutGrace)
 	names := map[int]string{}
 	ifs, err := net.Interfaces()
 	if err != nil {
