@@ -84,6 +84,17 @@ func TestPolicyLifecycle(t *testing.T) {
 	g.cli(t, "org", "restore", "surrey-cc")
 	mustTry(t, g, probe("surrey", "tcp", "198.18.1.10", "198.19.10.10:443", true))
 
+	// SIGHUP applies the configured directory (here with watching off).
+	before = g.digest(t)
+	os.WriteFile(filepath.Join(a, "organisations", "nhs-trust.yaml"),
+		[]byte(strings.Replace(readFile(t, filepath.Join(a, "organisations", "nhs-trust.yaml")), "  - service: psn-dns\n", "", 1)), 0o644)
+	if err := g.agent.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(20*time.Second, func() bool { return g.digest(t) != before }) {
+		t.Error("SIGHUP did not apply the changed rules directory")
+	}
+
 	unused := g.cli(t, "report", "unused", "--since", "1h")
 	if !strings.Contains(unused, "surrey-cc/ntp") || strings.Contains(unused, "surrey-cc/dwp-benefits ") ||
 		strings.Contains(unused, "surrey-police/ntp ") {
@@ -107,11 +118,11 @@ func checkAudit(t *testing.T, g *gatewayLab) {
 	for _, r := range recs {
 		got = append(got, r["action"].(string)+":"+r["result"].(string)+":"+r["user"].(string))
 	}
-	want := "apply:ok:palisaded apply:refused:root apply:ok:root suspend:ok:root apply:ok:palisaded apply:ok:root restore:ok:root"
+	want := "apply:ok:palisaded apply:refused:root apply:ok:root suspend:ok:root apply:ok:palisaded apply:ok:root restore:ok:root apply:ok:palisaded"
 	if strings.Join(got, " ") != want {
 		t.Errorf("audit = %s\nwant    %s", strings.Join(got, " "), want)
 	}
-	if out := g.cli(t, "audit", "verify"); !strings.HasPrefix(out, "ok: 7 records") {
+	if out := g.cli(t, "audit", "verify"); !strings.HasPrefix(out, "ok: 8 records") {
 		t.Errorf("audit verify: %s", out)
 	}
 	log := filepath.Join(filepath.Dir(g.agent.CfgPath), "audit.log")
