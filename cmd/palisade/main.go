@@ -40,6 +40,13 @@ func newRoot(out io.Writer) *cobra.Command {
 		flowsCmd,
 		captureCmd,
 		topCmd,
+		explainCmd,
+		testCmd,
+		planCmd,
+		applyCmd,
+		orgCmd,
+		auditCmd,
+		reportCmd,
 	} {
 		root.AddCommand(c(g))
 	}

@@ -4,11 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/palisade-psn/palisade/pkg/policy"
 	"github.com/palisade-psn/palisade/pkg/rules"
 	"github.com/spf13/cobra"
 )
+
+// certificateWarnAhead is how long before a compliance certificate lapses
+// validate starts warning about it.
+const certificateWarnAhead = 30 * 24 * time.Hour
 
 type validateReport struct {
 	OK            bool     `json:"ok"`
@@ -56,6 +61,9 @@ func validate(dir string) validateReport {
 		return r
 	}
 	for _, w := range p.Warnings {
+		r.Warnings = append(r.Warnings, w.Error())
+	}
+	for _, w := range rules.CertificateWarnings(p, time.Now(), certificateWarnAhead) {
 		r.Warnings = append(r.Warnings, w.Error())
 	}
 	c := policy.Compile(p)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -48,5 +49,18 @@ func TestValidateReportsEveryError(t *testing.T) {
 		if !strings.HasPrefix(r.Errors[i], w) {
 			t.Errorf("error %d = %q, want it at %s", i, r.Errors[i], w)
 		}
+	}
+}
+
+func TestValidateWarnsOfExpiringCertificates(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, "../../rules", dir)
+	org := filepath.Join(dir, "organisations", "surrey-police.yaml")
+	b, _ := os.ReadFile(org)
+	soon := time.Now().AddDate(0, 0, 10).Format(time.DateOnly)
+	os.WriteFile(org, []byte(strings.Replace(string(b), "state: active\n", "state: active\ncertificate: {expires: "+soon+"}\n", 1)), 0o644)
+	out, err := runCLI(t, "validate", dir)
+	if err != nil || !strings.Contains(out, "surrey-police.yaml:6:24: compliance certificate of surrey-police expires in 11 day(s)") {
+		t.Fatalf("err %v, output:\n%s", err, out)
 	}
 }

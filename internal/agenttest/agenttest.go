@@ -106,6 +106,7 @@ func stateIn(dir, extra string) string {
 	var out string
 	for key, val := range map[string]string{
 		"audit_log":   filepath.Join(dir, "audit.log"),
+		"state_dir":   filepath.Join(dir, "state"),
 		"capture_dir": filepath.Join(dir, "captures"),
 		"flow_log":    "{path: " + filepath.Join(dir, "flows.json") + "}",
 	} {

@@ -10,9 +10,11 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/palisade-psn/palisade/pkg/audit"
 	"github.com/palisade-psn/palisade/pkg/datapath"
 	"github.com/palisade-psn/palisade/pkg/policy"
 	"github.com/palisade-psn/palisade/pkg/rules"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Agent is a running palisaded.
@@ -25,8 +27,16 @@ type Agent struct {
 	policy *policy.Compiled
 	insp   inspection
 
-	obs   observation // flow log, captures, audit (observe.go)
-	apply applyState  // last Reload's outcome, for metrics
+	obs       observation // flow log, captures (observe.go)
+	lastApply applyState  // last apply's outcome, for metrics
+
+	// Policy lifecycle, all under mu: the rules as loaded, the same with the
+	// agent's suspensions folded in (what policy was compiled from), the
+	// persistent state, the audit log and the change counter.
+	loaded, folded *rules.Policy
+	state          *state
+	audit          *audit.Log
+	changes        *prometheus.CounterVec
 }
 
 // New loads the datapath (taking over pinned state an earlier agent left),
@@ -38,7 +48,11 @@ func New(cfg *Config, log *slog.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: log, dp: dp}
+	a := &Agent{cfg: cfg, log: log, dp: dp, changes: newChangeCounter()}
+	if err := a.openLifecycle(); err != nil {
+		dp.Close()
+		return nil, err
+	}
 	if err := a.start(); err != nil {
 		dp.Close()
 		return nil, err
@@ -83,31 +97,12 @@ func (a *Agent) pinnedPolicy() (datapath.PolicyState, error) {
 	return p.Policy()
 }
 
-// Reload reads, validates, compiles and publishes the rules. An invalid rule
-// set is refused whole: the running policy stays.
-func (a *Agent) Reload() (err error) {
-	defer a.apply.note(&err)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	p, err := rules.Load(a.cfg.Rules)
-	if err != nil {
-		return fmt.Errorf("load rules from %s:\n%w", a.cfg.Rules, err)
-	}
-	for _, w := range p.Warnings {
-		a.log.Warn("rules", "warning", w.Error())
-	}
-	c := policy.Compile(p)
-	res, err := a.dp.Publish(c, a.cfg.Interfaces)
-	if err != nil {
-		return err
-	}
-	for _, s := range res.Skipped {
-		a.log.Warn("ingress in rules has no interface on this host; its organisations cannot reach the boundary here", "ingress", s)
-	}
-	a.policy = c
-	a.log.Info("policy published", "generation", res.Generation, "digest", c.Digest[:16],
-		"organisations", len(c.Orgs), "rules", len(c.Rules), "entries", res.Entries)
-	return nil
+// Reload applies the configured rules directory (at start, on SIGHUP and
+// when the directory changes). An invalid rule set is refused whole: the
+// running policy stays.
+func (a *Agent) Reload() error {
+	_, err := a.Apply(a.cfg.Rules, "palisaded")
+	return err
 }
 
 // Run serves until ctx ends or SIGTERM/SIGINT; SIGHUP reloads the rules.
@@ -138,6 +133,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer api.Close()
 	gc := a.startFlowGC(ctx)
 	defer gc()
+	stopWatch := a.watchRules(ctx)
+	defer stopWatch()
+	stopCompliance := a.startComplianceCheck(ctx)
+	defer stopCompliance()
 	for {
 		select {
 		case <-ctx.Done():
@@ -164,4 +163,20 @@ func (a *Agent) Policy() *policy.Compiled {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.policy
+}
+
+// openLifecycle reads the persistent state and opens the audit log.
+func (a *Agent) openLifecycle() error {
+	st, err := loadState(a.cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	a.state = st
+	if a.audit, err = audit.Open(a.cfg.AuditLog); err != nil {
+		return fmt.Errorf("open audit log: %w", err)
+	}
+	for org, s := range st.Suspended {
+		a.log.Info("organisation stays suspended", "org", org, "reason", s.Reason, "by", s.By)
+	}
+	return nil
 }

@@ -37,6 +37,10 @@ type Config struct {
 	AuditLog      string        `yaml:"audit_log"`   // hash-chained audit log; default audit.DefaultPath
 	FlowLog       FlowLog       `yaml:"flow_log"`    // see observe_config.go
 	CaptureDir    string        `yaml:"capture_dir"` // capture files; default /var/lib/palisade/captures
+	StateDir      string        `yaml:"state_dir"`   // suspensions, audit head; default /var/lib/palisade
+	WatchRules    *bool         `yaml:"watch_rules"` // apply the rules directory when it changes; default true
+	// ComplianceCheck is how often certificate expiry is checked; default 1m.
+	ComplianceCheck time.Duration `yaml:"compliance_check"`
 }
 
 // Inspect places the inspector's NFQUEUE queues: Queues fail-closed ones
@@ -107,6 +111,7 @@ func (c *Config) check() error {
 		t := true
 		c.Forwarding = &t
 	}
+	c.lifecycleDefaults()
 	return errors.Join(errs...)
 }
 

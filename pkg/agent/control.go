@@ -19,6 +19,10 @@ func (a *Agent) serveControl() (*control.Server, error) {
 		a.flowsAPI,
 		a.capturesAPI,
 		a.topAPI,
+		a.applyAPI,  // issue 3: apply, plan
+		a.orgAPI,    // issue 3: org suspend, restore
+		a.auditAPI,  // issue 3: audit, audit verify
+		a.reportAPI, // issue 3: rule hits for report unused
 	} {
 		register(srv)
 	}

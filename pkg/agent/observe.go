@@ -52,8 +52,12 @@ func (o *observation) stopOnce() {
 
 func (a *Agent) openObservation() (stop func(), err error) {
 	o := &a.obs
-	if o.audit, err = audit.Open(a.cfg.auditLog()); err != nil {
-		return nil, err
+	// One audit log per agent: two writers would each keep their own idea
+	// of the chain's head and break it.
+	if o.audit = a.audit; o.audit == nil {
+		if o.audit, err = audit.Open(a.cfg.auditLog()); err != nil {
+			return nil, err
+		}
 	}
 	if o.captures, err = capture.NewManager(a.dp, o.audit, a.cfg.captureDir(), a.log); err != nil {
 		return nil, err

@@ -142,9 +142,9 @@ func (a *Agent) Organisations() (active, suspended []string) {
 
 // LastApply is the outcome of the last Reload.
 func (a *Agent) LastApply() (bool, time.Time) {
-	a.apply.mu.Lock()
-	defer a.apply.mu.Unlock()
-	return a.apply.ok, a.apply.at
+	a.lastApply.mu.Lock()
+	defer a.lastApply.mu.Unlock()
+	return a.lastApply.ok, a.lastApply.at
 }
 
 // FlowLogStats are the flow log's lines, rotations and lines followers missed.

@@ -43,7 +43,7 @@ func (a *Agent) serveMetrics() (*metricsServer, error) {
 		return &metricsServer{}, nil
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics.New(a, a.log), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(metrics.New(a, a.log), a.changes, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(a.inspectCollectors()...)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -17,6 +17,26 @@ func TestDatapathAgreesWithPolicy(t *testing.T) {
 	h := newHarness(t)
 	h.publish("testdata/policy")
 	rng := rand.New(rand.NewPCG(1, 2))
+	compareRandom(t, h, rng, 10000, 3000)
+	// Suspension and restoration written straight into the active
+	// generation (palisade org suspend/restore) are decision inputs too.
+	alpha, beta := orgIndex(t, h.policy, "alpha"), orgIndex(t, h.policy, "beta")
+	for _, flip := range []struct {
+		org       int
+		suspended bool
+	}{{alpha, true}, {beta, false}} {
+		if err := h.dp.SetOrgSuspended(flip.org, flip.suspended); err != nil {
+			t.Fatal(err)
+		}
+		h.policy.Orgs[flip.org].Suspended = flip.suspended
+	}
+	compareRandom(t, h, rng, 20000, 1000) // fresh source ports: no flow of the first round applies
+}
+
+// compareRandom runs n random first packets, source ports from sportBase,
+// through Decide and the program.
+func compareRandom(t *testing.T, h *harness, rng *rand.Rand, sportBase, n int) {
+	t.Helper()
 	pick := func(s []string) netip.Addr { return netip.MustParseAddr(s[rng.IntN(len(s))]) }
 	srcs4 := []string{"198.18.1.1", "198.18.1.254", "198.18.2.9", "198.18.3.1", "198.18.3.200", "198.18.9.9"}
 	srcs6 := []string{"2001:db8:1::1", "2001:db8:1:ffff::1", "2001:db8:2::9", "2001:db8:3::3", "2001:db8:9::9"}
@@ -27,7 +47,6 @@ func TestDatapathAgreesWithPolicy(t *testing.T) {
 		iface string
 		vlan  uint16
 	}{{"org0", 0}, {"org1", 0}, {"org1", 100}, {"org1", 200}}
-	const n = 3000
 	for i := 0; i < n; i++ {
 		in := ingresses[rng.IntN(len(ingresses))]
 		src, dst := pick(srcs4), pick(dsts4)
@@ -35,7 +54,7 @@ func TestDatapathAgreesWithPolicy(t *testing.T) {
 			src, dst = pick(srcs6), pick(dsts6)
 		}
 		q := policy.Query{Interface: in.iface, VLAN: in.vlan, Src: src, Dst: dst, Port: ports[rng.IntN(len(ports))]}
-		spec := randomFirstPacket(rng, &q, uint16(10000+i))
+		spec := randomFirstPacket(rng, &q, uint16(sportBase+i))
 		if in.vlan != 0 {
 			spec.VLANs = []uint16{in.vlan}
 		}

@@ -49,7 +49,7 @@ func remediationEntries(c *Compiled, p *rules.Policy) []entry {
 func orgEntries(c *Compiled, o *rules.Organisation) []entry {
 	var es []entry
 	for _, r := range o.Allow {
-		rule := Rule{Name: o.ID + "/" + r.ID, Org: o.ID, ID: r.ID, Verdict: Allow, Inspect: r.Inspect, Pos: r.Pos}
+		rule := Rule{Name: o.ID + "/" + r.ID, Org: o.ID, ID: r.ID, Verdict: Allow, Inspect: r.Inspect, Pos: r.Pos, Agreement: r.Agreement}
 		if r.Inspect != nil {
 			rule.Verdict = Inspect
 			rule.FailOpen = r.Inspect.FailOpen

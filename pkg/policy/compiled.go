@@ -104,6 +104,9 @@ type Rule struct {
 	FailOpen bool
 	Inspect  *rules.Inspect `json:"-"`
 	Pos      rules.Pos      `json:"-"`
+	// Agreement names the data-sharing agreement that granted the rule
+	// ("id with party"); its effect is in the tables, so not in the digest.
+	Agreement string `json:"-"`
 }
 
 // Lens returns the distinct prefix lengths of the given family (4 or 6)

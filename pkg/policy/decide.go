@@ -46,6 +46,22 @@ type index struct {
 	ingresses map[ingressKey3]*Ingress
 	sources   map[*Ingress]map[netip.Prefix]int
 	dests     []map[netip.Prefix]*Dest
+	// Prefix lengths in use, longest first, by family (0: IPv4, 1: IPv6):
+	// computed once, as the datapath's are at publish, so that deciding
+	// every flow of a large table (cutting flows on apply) stays linear.
+	srcLens map[*Ingress][2][]uint8
+	dstLens [][2][]uint8
+}
+
+func lensOf(prefixes []netip.Prefix) [2][]uint8 {
+	return [2][]uint8{Lens(prefixes, 4), Lens(prefixes, 6)}
+}
+
+func famIdx(a netip.Addr) int {
+	if a.Is4() {
+		return 0
+	}
+	return 1
 }
 
 type ingressKey3 struct {
@@ -61,6 +77,7 @@ func (c *Compiled) index() *index {
 func (ix *index) build(c *Compiled) {
 	ix.ingresses = map[ingressKey3]*Ingress{}
 	ix.sources = map[*Ingress]map[netip.Prefix]int{}
+	ix.srcLens = map[*Ingress][2][]uint8{}
 	for i := range c.Ingresses {
 		in := &c.Ingresses[i]
 		ix.ingresses[ingressKey3{in.Interface, in.VLAN, in.InnerVLAN}] = in
@@ -69,6 +86,7 @@ func (ix *index) build(c *Compiled) {
 			m[s.Prefix] = s.Org
 		}
 		ix.sources[in] = m
+		ix.srcLens[in] = lensOf(in.SourcePrefixes())
 	}
 	for i := range c.Rulesets {
 		m := map[netip.Prefix]*Dest{}
@@ -76,6 +94,7 @@ func (ix *index) build(c *Compiled) {
 			m[c.Rulesets[i].Dests[j].Prefix] = &c.Rulesets[i].Dests[j]
 		}
 		ix.dests = append(ix.dests, m)
+		ix.dstLens = append(ix.dstLens, lensOf(c.Rulesets[i].DestPrefixes()))
 	}
 }
 
@@ -90,7 +109,7 @@ func (c *Compiled) Decide(q Query) Decision {
 		d.Reason = ReasonUnknownIngress
 		return d
 	}
-	org, ok := longest(ix.sources[in], in.SourcePrefixes(), q.Src)
+	org, ok := longest(ix.sources[in], ix.srcLens[in][famIdx(q.Src)], q.Src)
 	if !ok {
 		d.Reason = ReasonSpoofedSource
 		return d
@@ -102,7 +121,7 @@ func (c *Compiled) Decide(q Query) Decision {
 		rs, d.Reason = RemediationRuleset, ReasonSuspended
 	}
 	var dst *Dest
-	for _, l := range Lens(c.Rulesets[rs].DestPrefixes(), familyOf(q.Dst)) {
+	for _, l := range ix.dstLens[rs][famIdx(q.Dst)] {
 		if dst = ix.dests[rs][netip.PrefixFrom(q.Dst, int(l)).Masked()]; dst != nil {
 			break
 		}
@@ -118,8 +137,8 @@ func (c *Compiled) Decide(q Query) Decision {
 	return d
 }
 
-func longest(m map[netip.Prefix]int, prefixes []netip.Prefix, a netip.Addr) (int, bool) {
-	for _, l := range Lens(prefixes, familyOf(a)) {
+func longest(m map[netip.Prefix]int, lens []uint8, a netip.Addr) (int, bool) {
+	for _, l := range lens {
 		if v, ok := m[netip.PrefixFrom(a, int(l)).Masked()]; ok {
 			return v, true
 		}

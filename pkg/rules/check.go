@@ -10,6 +10,7 @@ import (
 // finish runs the checks that need every file, and builds the Policy.
 func (l *loader) finish() (*Policy, error) {
 	l.resolveServices()
+	until := l.expandAgreements(l.now)
 	l.checkRemediation()
 	l.checkIngressOverlap()
 	l.checkInspectable()
@@ -23,7 +24,9 @@ func (l *loader) finish() (*Policy, error) {
 		Services: map[string]*Service{},
 		Orgs:     l.orgsByID(),
 		Warnings: sorted(l.f.warns),
+		Tests:    l.tests,
 	}
+	p.AgreementsUntil = until
 	if l.services != nil {
 		p.Services = l.services.services
 		for _, n := range l.services.remediation {

@@ -21,7 +21,7 @@ ingress: [{interface: org0}]
 prefixes: [198.18.1.0/24]
 contact: noc@a.example
 `},
-			want: []string{`org.yaml:5:1: unknown field "contact" in organisation; allowed: organisation, name, state, ingress, prefixes, allow`},
+			want: []string{`org.yaml:5:1: unknown field "contact" in organisation; allowed: organisation, name, state, certificate, ingress, prefixes, allow, agreements`},
 		},
 		{
 			name: "misspelt rule field",

@@ -21,7 +21,8 @@ func TestLoadExamplePolicy(t *testing.T) {
 		services = append(services, name)
 	}
 	slices.Sort(services)
-	wantServices := []string{"cloud-storage", "compliance-portal", "dwp-benefits", "health-spine", "intranet-web", "ntp", "patch-mirror", "psn-dns"}
+	wantServices := []string{"cloud-storage", "compliance-portal", "dwp-benefits", "health-spine", "intranet-web", "ntp", "patch-mirror",
+		"police-safeguarding", "psn-dns", "surrey-social-care"}
 	if !slices.Equal(services, wantServices) {
 		t.Errorf("services = %v, want %v", services, wantServices)
 	}
@@ -42,9 +43,10 @@ func TestLoadExamplePolicy(t *testing.T) {
 		{"nhs-trust", StateActive, Ingress{Interface: "org1", VLAN: 300}, "198.18.4.0/24 2001:db8:4::/48",
 			[]string{"health-spine", "patch-mirror", "psn-dns"}},
 		{"surrey-cc", StateActive, Ingress{Interface: "org0"}, "198.18.1.0/24 2001:db8:1::/48",
-			[]string{"dwp-benefits", "patch-mirror", "compliance-portal", "psn-dns", "ntp", "ping-services", "cloud-storage", "intranet"}},
+			[]string{"dwp-benefits", "patch-mirror", "compliance-portal", "psn-dns", "ntp", "ping-services", "cloud-storage", "intranet",
+				"safeguarding-2026.police-safeguarding"}},
 		{"surrey-police", StateActive, Ingress{Interface: "org1"}, "198.18.3.0/24 2001:db8:3::/48",
-			[]string{"psn-dns", "patch-mirror", "pnc-udp", "ping-services"}},
+			[]string{"psn-dns", "patch-mirror", "pnc-udp", "ping-services", "safeguarding-2026.surrey-social-care"}},
 	}
 	if len(p.Orgs) != len(tests) {
 		t.Fatalf("%d organisations, want %d", len(p.Orgs), len(tests))

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Load reads every *.yaml and *.yml file under dir, in sorted order, and
@@ -16,12 +17,16 @@ import (
 // holding every one it found, each as file:line:col: message. If the files
 // cannot be read at all, the error is an ordinary wrapped one. Findings
 // that do not make the policy wrong are in Policy.Warnings.
-func Load(dir string) (*Policy, error) {
+func Load(dir string) (*Policy, error) { return LoadAt(dir, time.Now()) }
+
+// LoadAt is Load with the data-sharing agreements in force at now.
+func LoadAt(dir string, now time.Time) (*Policy, error) {
 	files, err := policyFiles(dir)
 	if err != nil {
 		return nil, err
 	}
 	l := newLoader(dir)
+	l.now = now
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -19,10 +20,12 @@ type loader struct {
 	services *servicesFile // nil until the services file is read
 	orgs     []*orgSource  // in file order, which decides "the later one"
 	orgByID  map[string]*orgSource
+	tests    []TestCase // expectation cases, from files with a top-level tests key
+	now      time.Time  // agreements in force at this time are granted
 }
 
 func newLoader(dir string) *loader {
-	return &loader{dir: dir, orgByID: map[string]*orgSource{}}
+	return &loader{dir: dir, orgByID: map[string]*orgSource{}, now: time.Now()}
 }
 
 // addFile decodes one file by its kind, known from its top-level keys.
@@ -35,6 +38,8 @@ func (l *loader) addFile(file string, data []byte) {
 		l.addOrg(d.organisation(top))
 	case hasKey(top, "services") || hasKey(top, "remediation"):
 		l.addServices(d.servicesFile(top))
+	case hasKey(top, "tests"):
+		l.tests = append(l.tests, d.testsFile(top)...)
 	default:
 		l.f.errorf(Pos{File: file, Line: 1, Col: 1}, "not an organisation or services file")
 	}

@@ -6,7 +6,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var orgFields = []string{"organisation", "name", "state", "ingress", "prefixes", "allow"}
+var orgFields = []string{"organisation", "name", "state", "certificate", "ingress", "prefixes", "allow", "agreements"}
 
 // orgSource is an organisation with the positions that checks across
 // files point back at; the exported types keep one Pos each.
@@ -50,6 +50,9 @@ func (d *decoder) organisation(top *yaml.Node) *orgSource {
 	if e, ok := f["state"]; ok {
 		o.State = d.state(e.val)
 	}
+	if e, ok := f["certificate"]; ok {
+		o.Certificate = d.certificate(e.val)
+	}
 	if e, ok := d.required(f, "ingress", id.key); ok {
 		o.Ingress = d.ingresses(e)
 	}
@@ -60,6 +63,9 @@ func (d *decoder) organisation(top *yaml.Node) *orgSource {
 	}
 	if e, ok := f["allow"]; ok {
 		o.Allow, src.rules = d.allow(e)
+	}
+	if e, ok := f["agreements"]; ok {
+		o.Agreements = d.agreements(e)
 	}
 	return src
 }

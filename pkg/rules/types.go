@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 )
 
 // Pos is where something was written: the file as Load was given it, and a
@@ -117,17 +118,24 @@ type Rule struct {
 	Ports   []PortRange // sorted by proto, then port
 	Inspect *Inspect    // nil unless the rule is flagged
 	Pos     Pos         // the rule's first key
+	// Agreement is set on rules a data-sharing agreement grants:
+	// "ID with PARTY"; Pos is then the offered service in PARTY's file.
+	Agreement string
+	Until     time.Time // for an agreement's rule: when the agreement expires
 }
 
 // Organisation is one member network, known by its ingress and source prefixes.
 type Organisation struct {
-	ID       string
-	Name     string
-	State    State
-	Ingress  []Ingress
-	Prefixes []netip.Prefix
-	Allow    []Rule
-	Pos      Pos // the organisation key in its file
+	ID    string
+	Name  string
+	State State
+	// Certificate is its compliance certificate, nil when the rules give none.
+	Certificate *Certificate
+	Ingress     []Ingress
+	Prefixes    []netip.Prefix
+	Allow       []Rule
+	Agreements  []Agreement // as this organisation declares them
+	Pos         Pos         // the organisation key in its file
 }
 
 // Policy is a whole, validated rule set.
@@ -137,4 +145,8 @@ type Policy struct {
 	Remediation []string        // services a suspended organisation keeps, as written
 	Orgs        []*Organisation // sorted by ID
 	Warnings    []*Error        // findings that do not stop the policy loading
+	Tests       []TestCase      // expectation cases written beside the rules, in file order
+	// AgreementsUntil is when the first agreement in force expires (zero:
+	// none), so that the agent knows when to load the rules again.
+	AgreementsUntil time.Time
 }

@@ -1,0 +1,119 @@
+package agent
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/palisade-psn/palisade/pkg/audit"
+	"github.com/palisade-psn/palisade/pkg/control"
+	"github.com/palisade-psn/palisade/pkg/datapath"
+	"github.com/palisade-psn/palisade/pkg/policy"
+	"github.com/palisade-psn/palisade/pkg/rules"
+)
+
+// ApplyResult is what an apply did.
+type ApplyResult struct {
+	Digest     string            `json:"policy_digest"`
+	Generation uint32            `json:"generation"`
+	Plan       *policy.Plan      `json:"plan"`
+	FlowsCut   int               `json:"flows_cut"`
+	FlowsKept  int               `json:"flows_kept"`
+	Narrowed   map[string]string `json:"narrowed,omitempty"` // organisations suspended by the agent, and why
+	Warnings   []string          `json:"warnings"`
+}
+
+// Apply loads the rules in dir, publishes them atomically and cuts the
+// flows they no longer allow. An invalid rule set is refused whole and the
+// running policy stays. Either way the audit log records it.
+func (a *Agent) Apply(dir, user string) (res *ApplyResult, err error) {
+	defer a.lastApply.note(&err)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	res, err = a.apply(dir)
+	rec := audit.Record{User: user, Action: "apply", Subject: dir, Result: "ok"}
+	if err != nil {
+		rec.Result, rec.Detail = "refused", audit.Detail(map[string]string{"error": err.Error()})
+		a.count("apply", "refused")
+		a.log.Error("apply refused; the running policy stays", "dir", dir, "user", user, "err", err)
+	} else {
+		rec.Digest = res.Digest
+		rec.Detail = audit.Detail(map[string]any{"plan": res.Plan.Summary(), "flows_cut": res.FlowsCut, "narrowed": res.Narrowed})
+		a.count("apply", "ok")
+	}
+	a.record(rec)
+	return res, err
+}
+
+func (a *Agent) apply(dir string) (*ApplyResult, error) {
+	raw, err := rules.Load(dir)
+	if err != nil {
+		return nil, control.Errorf(http.StatusUnprocessableEntity, "rules refused: %s:\n%v", dir, err)
+	}
+	return a.publish(raw)
+}
+
+// publish folds the agent's state into raw, publishes it and cuts the
+// flows it refuses.
+func (a *Agent) publish(raw *rules.Policy) (*ApplyResult, error) {
+	p, narrowed := fold(raw, a.state.Suspended, time.Now())
+	c := policy.Compile(p)
+	plan := policy.MakePlan(a.folded, a.policy, p, c)
+	pub, err := a.dp.Publish(c, a.cfg.Interfaces)
+	if err != nil {
+		return nil, control.Errorf(http.StatusUnprocessableEntity, "%v", err)
+	}
+	for _, s := range pub.Skipped {
+		a.log.Warn("ingress in rules has no interface on this host; its organisations cannot reach the boundary here", "ingress", s)
+	}
+	a.loaded, a.folded, a.policy = raw, p, c
+	res := &ApplyResult{Digest: c.Digest, Generation: pub.Generation, Plan: plan, Narrowed: narrowed, Warnings: []string{}}
+	for _, w := range raw.Warnings {
+		res.Warnings = append(res.Warnings, w.Error())
+		a.log.Warn("rules", "warning", w.Error())
+	}
+	res.FlowsKept, res.FlowsCut, err = a.cutFlows(c)
+	if err != nil {
+		a.log.Error("cut flows the new policy refuses", "err", err)
+	}
+	a.log.Info("policy published", "generation", pub.Generation, "digest", c.Digest[:16], "organisations", len(c.Orgs),
+		"rules", len(c.Rules), "entries", pub.Entries, "plan", plan.Summary(), "flows_cut", res.FlowsCut)
+	return res, nil
+}
+
+// Plan says what applying dir would change against the running policy.
+func (a *Agent) Plan(dir string) (*policy.Plan, error) {
+	raw, err := rules.Load(dir)
+	if err != nil {
+		return nil, control.Errorf(http.StatusUnprocessableEntity, "rules refused: %s:\n%v", dir, err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, _ := fold(raw, a.state.Suspended, time.Now())
+	return policy.MakePlan(a.folded, a.policy, p, policy.Compile(p)), nil
+}
+
+// cutGrace lets packets that read the old generation just before the flip
+// finish (XDP runs to completion in microseconds) before the flow table is
+// walked, so a flow they create under the old policy is walked too.
+const cutGrace = 20 * time.Millisecond
+
+// cutFlows asks c again about every remembered flow's first packet and
+// removes those it refuses.
+func (a *Agent) cutFlows(c *policy.Compiled) (kept, cut int, err error) {
+	time.Sleep(cutGrace)
+	names := map[int]string{}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return 0, 0, fmt.Errorf("list interfaces: %w", err)
+	}
+	for _, i := range ifs {
+		names[i.Index] = i.Name
+	}
+	return a.dp.CutFlows(func(o datapath.FlowOrigin) bool {
+		q := policy.Query{Interface: names[o.Ifindex], VLAN: o.VLAN, InnerVLAN: o.InnerVLAN,
+			Src: o.Src, Dst: o.Dst, Proto: o.Proto, Port: o.DstPort}
+		return c.Decide(q).Verdict != policy.Drop
+	})
+}

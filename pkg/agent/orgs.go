@@ -1,0 +1,140 @@
+package agent
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/palisade-psn/palisade/pkg/audit"
+	"github.com/palisade-psn/palisade/pkg/control"
+	"github.com/palisade-psn/palisade/pkg/policy"
+	"github.com/palisade-psn/palisade/pkg/rules"
+)
+
+// OrgChange is what a suspension or restoration did.
+type OrgChange struct {
+	Org      string `json:"organisation"`
+	State    string `json:"state"`
+	Reason   string `json:"reason,omitempty"`
+	Digest   string `json:"policy_digest"`
+	FlowsCut int    `json:"flows_cut"`
+}
+
+// Suspend narrows an organisation to remediation at once (one write to the
+// active policy generation), cuts its flows that remediation does not
+// allow, and remembers it in the state file so it survives restarts and
+// later applies.
+func (a *Agent) Suspend(org, reason, user string) (*OrgChange, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.orgChangeable(org); err != nil {
+		return nil, err
+	}
+	if a.folded.Orgs[orgIndex(a.folded, org)].State == rules.StateSuspended {
+		return nil, control.Errorf(http.StatusConflict, "organisation %s is already suspended", org)
+	}
+	a.state.Suspended[org] = Suspension{Reason: reason, By: user, Since: time.Now().UTC()}
+	ch, err := a.setSuspended(org, true)
+	if err != nil {
+		delete(a.state.Suspended, org)
+		a.recordOrg("suspend", org, user, reason, nil, err)
+		return nil, err
+	}
+	ch.Reason = reason
+	a.recordOrg("suspend", org, user, reason, ch, nil)
+	return ch, nil
+}
+
+// Restore lifts a suspension made with Suspend. One written in the rule
+// file, or due to a lapsed certificate, is lifted by changing the rules.
+func (a *Agent) Restore(org, user string) (*OrgChange, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.orgChangeable(org); err != nil {
+		return nil, err
+	}
+	prev, ok := a.state.Suspended[org]
+	raw := a.loaded.Orgs[orgIndex(a.loaded, org)]
+	switch {
+	case raw.State == rules.StateSuspended:
+		return nil, control.Errorf(http.StatusConflict, "organisation %s is suspended in its rule file (%s); restore it there", org, raw.Pos.File)
+	case raw.Certificate.Lapsed(time.Now()):
+		return nil, control.Errorf(http.StatusConflict, "organisation %s's compliance certificate expired on %s; renew it in the rules", org, raw.Certificate.Expires.Format(time.DateOnly))
+	case !ok:
+		return nil, control.Errorf(http.StatusConflict, "organisation %s is not suspended", org)
+	}
+	delete(a.state.Suspended, org)
+	ch, err := a.setSuspended(org, false)
+	if err != nil {
+		a.state.Suspended[org] = prev
+		a.recordOrg("restore", org, user, "", nil, err)
+		return nil, err
+	}
+	a.recordOrg("restore", org, user, "", ch, nil)
+	return ch, nil
+}
+
+func (a *Agent) orgChangeable(org string) error {
+	switch {
+	case a.loaded == nil || a.policy == nil:
+		return control.Errorf(http.StatusConflict, "this agent has published no policy yet")
+	case orgIndex(a.loaded, org) < 0:
+		return control.Errorf(http.StatusNotFound, "no organisation %q in the running policy", org)
+	}
+	return nil
+}
+
+// setSuspended recompiles with the state as it now is, flips the one
+// organisation in the datapath, persists the state and cuts flows.
+func (a *Agent) setSuspended(org string, suspended bool) (*OrgChange, error) {
+	p, _ := fold(a.loaded, a.state.Suspended, time.Now())
+	c := policy.Compile(p)
+	if err := a.state.save(a.cfg.StateDir); err != nil {
+		return nil, err
+	}
+	if err := a.dp.SetOrgSuspended(orgIndex(p, org), suspended); err != nil {
+		return nil, err
+	}
+	a.folded, a.policy = p, c
+	_, cut, err := a.cutFlows(c)
+	if err != nil {
+		a.log.Error("cut flows after a state change", "org", org, "err", err)
+	}
+	st := rules.StateActive
+	if suspended {
+		st = rules.StateSuspended
+	}
+	a.log.Info("organisation "+st.String(), "org", org, "flows_cut", cut, "digest", c.Digest[:16])
+	return &OrgChange{Org: org, State: st.String(), Digest: c.Digest, FlowsCut: cut}, nil
+}
+
+func (a *Agent) recordOrg(action, org, user, reason string, ch *OrgChange, err error) {
+	r := audit.Record{User: user, Action: action, Subject: org, Result: "ok"}
+	detail := map[string]any{}
+	if reason != "" {
+		detail["reason"] = reason
+	}
+	if err != nil {
+		r.Result, detail["error"] = "refused", err.Error()
+	} else {
+		r.Digest, detail["flows_cut"] = ch.Digest, ch.FlowsCut
+	}
+	r.Detail = audit.Detail(detail)
+	a.count(action, r.Result)
+	a.record(r)
+}
+
+func (a *Agent) orgAPI(srv *control.Server) {
+	srv.Handle("POST /v1/orgs/{org}/suspend", func(r *http.Request) (any, error) {
+		var in struct{ Reason string }
+		if err := decodeBody(r, &in); err != nil {
+			return nil, err
+		}
+		if in.Reason == "" {
+			return nil, control.Errorf(http.StatusBadRequest, "a suspension needs a reason")
+		}
+		return a.Suspend(r.PathValue("org"), in.Reason, control.PeerUser(r))
+	})
+	srv.Handle("POST /v1/orgs/{org}/restore", func(r *http.Request) (any, error) {
+		return a.Restore(r.PathValue("org"), control.PeerUser(r))
+	})
+}

@@ -1,0 +1,57 @@
+package policy
+
+import (
+	"fmt"
+
+	"github.com/palisade-psn/palisade/pkg/rules"
+)
+
+// CaseResult is the outcome of one expectation case.
+type CaseResult struct {
+	At      string      `json:"at"` // file:line:col of the case
+	Flow    string      `json:"flow"`
+	Expect  string      `json:"expect"`
+	Got     Explanation `json:"got"`
+	Pass    bool        `json:"pass"`
+	Failure string      `json:"failure,omitempty"`
+}
+
+// RunCases decides every case with the compiled policy, in order.
+func (c *Compiled) RunCases(cases []rules.TestCase) []CaseResult {
+	out := make([]CaseResult, 0, len(cases))
+	for _, tc := range cases {
+		out = append(out, c.runCase(tc))
+	}
+	return out
+}
+
+func (c *Compiled) runCase(tc rules.TestCase) CaseResult {
+	e := c.Explain(tc.Flow)
+	r := CaseResult{At: tc.Pos.String(), Flow: e.Flow, Expect: tc.Expect, Got: e, Pass: true}
+	got := e.Verdict
+	if got == Drop.String() {
+		got = "deny"
+	}
+	switch {
+	case got != tc.Expect:
+		r.Failure = fmt.Sprintf("expected %s, got %s", tc.Expect, describeGot(e))
+	case tc.Org != "" && tc.Org != e.Org:
+		r.Failure = fmt.Sprintf("expected organisation %s, got %q", tc.Org, e.Org)
+	case tc.Rule != "" && tc.Rule != e.Rule:
+		r.Failure = fmt.Sprintf("expected rule %s, got %q", tc.Rule, e.Rule)
+	}
+	if r.Failure != "" {
+		r.Pass = false
+		if tc.Why != "" {
+			r.Failure += " (" + tc.Why + ")"
+		}
+	}
+	return r
+}
+
+func describeGot(e Explanation) string {
+	if e.Rule != "" {
+		return fmt.Sprintf("%s by %s", e.Verdict, e.Rule)
+	}
+	return fmt.Sprintf("%s (%s: %s)", e.Verdict, e.Reason, e.Why)
+}
