@@ -43,3 +43,8 @@ demo: deps build
 
 clean:
 	rm -rf $(BIN)
+
+# The Debian package for gateways: dist/palisade_<version>_<arch>.deb, made by
+# deploy/mkdeb with nfpm as a Go library (nothing is downloaded but Go modules).
+package:
+	$(GO) run ./deploy/mkdeb -version $(VERSION) -out dist

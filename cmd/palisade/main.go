@@ -47,6 +47,7 @@ func newRoot(out io.Writer) *cobra.Command {
 		orgCmd,
 		auditCmd,
 		reportCmd,
+		doctorCmd,
 	} {
 		root.AddCommand(c(g))
 	}

@@ -11,13 +11,19 @@ import (
 	"os"
 
 	"github.com/palisade-psn/palisade/pkg/agent"
+	"github.com/palisade-psn/palisade/pkg/metrics"
 )
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
 
 func main() {
 	cfgPath := flag.String("config", agent.DefaultConfigPath, "config file")
 	check := flag.Bool("check-config", false, "check the config file and the rules it names, then exit")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	metrics.Version = version
+	log.Info("palisaded starting", "version", version)
 	if err := run(*cfgPath, *check, log); err != nil {
 		fmt.Fprintln(os.Stderr, "palisaded:", err)
 		os.Exit(1)

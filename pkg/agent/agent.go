@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/palisade-psn/palisade/pkg/datapath"
 	"github.com/palisade-psn/palisade/pkg/policy"
 	"github.com/palisade-psn/palisade/pkg/rules"
+	"github.com/palisade-psn/palisade/pkg/sdnotify"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -137,6 +139,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer stopWatch()
 	stopCompliance := a.startComplianceCheck(ctx)
 	defer stopCompliance()
+	// systemd (Type=notify) counts the agent started only now: attached,
+	// policy published, APIs up. Outside systemd this does nothing.
+	if err := sdnotify.Ready(fmt.Sprintf("enforcing on %s", strings.Join(a.cfg.Interfaces, ", "))); err != nil {
+		a.log.Warn("tell systemd we are ready", "err", err)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -154,6 +161,7 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 func (a *Agent) leave() error {
+	_ = sdnotify.Stopping()
 	a.obs.stopOnce() // switch the flow log off while the maps are still open
 	return errors.Join(a.dp.Close())
 }

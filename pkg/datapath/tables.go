@@ -66,8 +66,8 @@ type tables struct {
 	dstVals  []BoundaryPalDst
 	portIdx  []uint32
 	portVals []BoundaryPalPortRange
-	portRule []int    // rule index of each port range, for setSlots
-	skipped  []string // ingresses whose interface is not on this host
+	portRule []int           // rule index of each port range, for setSlots
+	skipped  []string        // ingresses whose interface is not on this host
 	orgIfs   map[uint32]bool // ifindexes organisations come in on
 }
 
