@@ -41,6 +41,11 @@ test: deps
 demo: deps build
 	$(GO) run ./internal/demo -bin $(BIN) -rules rules
 
+# The benchmark suite (bench/README.md): ratios against iptables, nftables,
+# ipset and bare XDP measured in the same run; results in bench/results/.
+bench: deps
+	$(GO) run ./bench/cmd/palisade-bench -out bench/results
+
 clean:
 	rm -rf $(BIN)
 
