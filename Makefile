@@ -26,11 +26,11 @@ build:
 
 # Rebuild the BPF objects and their Go bindings (needs clang).
 generate:
-	$(GO) generate ./pkg/datapath/...
+	$(GO) generate ./pkg/datapath/... ./bench/...
 
 # CI: the committed objects must be what the committed C compiles to.
 check-generated: generate
-	@git diff --exit-code --stat -- pkg/ bpf/ || \
+	@git diff --exit-code --stat -- pkg/ bpf/ bench/ || \
 		(echo "generated BPF files are stale: run 'make generate' and commit" >&2; exit 1)
 
 # Unit tests, BPF_PROG_RUN tests and the namespace lab, all of them (root).

@@ -1,0 +1,39 @@
+package results
+
+// Program-cost cases, as results name them.
+const (
+	FlowHit   = "flow_hit"          // a packet of an established flow
+	Decision  = "new_flow_decision" // every policy lookup, refused at the port
+	Refused   = "refused"           // destination in no rule of the organisation
+	Inspected = "inspected"         // a packet of a flow flagged for inspection
+	NewFlow   = "new_allowed_flow"  // decision, flow created, passed
+)
+
+// Cases lists the program-cost cases in report order.
+var Cases = []string{FlowHit, Decision, Refused, Inspected, NewFlow}
+
+// Program-cost methods (see bench/README.md).
+const (
+	Repeat = "repeat" // one frame run many times in one call; thread CPU time
+	Burst8 = "burst8" // 8 runs per call (XDP metadata holds 8 marks); kernel time
+	Single = "single" // one run per call, a new flow each time; kernel time
+)
+
+// Status of a target.
+const (
+	Pass        = "PASS"
+	Miss        = "MISS"
+	NotMeasured = "not measured"
+)
+
+// Engine names the throughput figures use.
+const (
+	Palisade       = "palisade"
+	NFTSet         = "nftables-set"
+	IPSet          = "ipset"
+	IPTablesLegacy = "iptables-legacy"
+	IPTablesNFT    = "iptables-nft"
+	StackFloor     = "stack-floor"
+	XDPDrop        = "xdp-drop"
+	XDPReadDrop    = "xdp-read-drop"
+)

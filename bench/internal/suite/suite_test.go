@@ -1,0 +1,44 @@
+package suite
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+
+	"github.com/palisade-psn/palisade/bench/internal/engines"
+	"github.com/palisade-psn/palisade/bench/internal/results"
+)
+
+// TestQuickRun runs the whole suite, tiny, and checks that what it wrote is
+// complete and self-consistent. It asserts no timing: only that the
+// harness works and its figures add up.
+func TestQuickRun(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the benchmark harness needs root (BPF_PROG_RUN, namespaces, netfilter)")
+	}
+	out := t.TempDir()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	if _, err := Run(context.Background(), Quick(), out, log); err != nil {
+		t.Fatalf("quick run: %v", err)
+	}
+	if err := results.Check(out, engines.Names()); err != nil {
+		t.Fatalf("results in %s are not complete and consistent:\n%v", out, err)
+	}
+	r, err := results.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range r.Throughput {
+		if x.Engine == results.Palisade && x.Absent != "" {
+			t.Errorf("palisade absent at %d rules: %s", x.Rules, x.Absent)
+		}
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
