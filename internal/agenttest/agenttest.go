@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/palisade-psn/palisade/internal/lab"
@@ -209,4 +210,28 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// StartT starts an agent for a test: its config and state in the test's
+// temporary directory, its logs printed if the test fails, and everything
+// it pinned removed when the test ends.
+func StartT(t testing.TB, ns *lab.NS, bin Binaries, cfg Config) *Agent {
+	t.Helper()
+	a, err := New(ns, bin, cfg, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("agent logs:\n%s", a.Logs())
+		}
+		if err := a.Close(); err != nil {
+			t.Errorf("clean up agent: %v", err)
+		}
+	})
+	// Generous: on a loaded CI machine loading and verifying takes time.
+	if err := a.Start(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/palisade-psn/palisade/internal/agenttest"
 	"github.com/palisade-psn/palisade/internal/lab"
@@ -38,23 +37,9 @@ func startLab(t *testing.T, mode datapath.Mode, forward bool) *gatewayLab {
 	}
 	t.Cleanup(stop)
 	rules, _ := filepath.Abs("../../rules")
-	a, err := agenttest.New(gw.GW, bins, agenttest.Config{
+	a := agenttest.StartT(t, gw.GW, bins, agenttest.Config{
 		Rules: rules, Interfaces: gw.GWIfs, Mode: mode, Forwarding: forward,
-	}, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("agent logs:\n%s", a.Logs())
-		}
-		if err := a.Close(); err != nil {
-			t.Errorf("clean up agent: %v", err)
-		}
 	})
-	if err := a.Start(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
 	return &gatewayLab{gw: gw, agent: a}
 }
 

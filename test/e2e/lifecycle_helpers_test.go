@@ -33,23 +33,9 @@ func startLabRules(t *testing.T, rules, metrics, extra string) *gatewayLab {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	a, err := agenttest.New(gw.GW, bins, agenttest.Config{
+	a := agenttest.StartT(t, gw.GW, bins, agenttest.Config{
 		Rules: rules, Interfaces: gw.GWIfs, Mode: datapath.Native, Forwarding: true, Metrics: metrics, Extra: extra,
-	}, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("agent logs:\n%s", a.Logs())
-		}
-		if err := a.Close(); err != nil {
-			t.Errorf("clean up agent: %v", err)
-		}
 	})
-	if err := a.Start(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
 	return &gatewayLab{gw: gw, agent: a}
 }
 

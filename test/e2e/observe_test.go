@@ -49,24 +49,10 @@ func startObsLabMode(t *testing.T, flowLogRate int, mode datapath.Mode) *obsLab 
 	rules, _ := filepath.Abs("../../rules")
 	extra := fmt.Sprintf("audit_log: %s\ncapture_dir: %s\nflow_log: {path: %s, rate: %d, drop_sample: 1}\ntimeouts: {icmp: 1s}\n",
 		filepath.Join(dir, "audit.log"), filepath.Join(dir, "captures"), filepath.Join(dir, "flows.json"), flowLogRate)
-	a, err := agenttest.New(gw.GW, bins, agenttest.Config{
+	a := agenttest.StartT(t, gw.GW, bins, agenttest.Config{
 		Rules: rules, Interfaces: gw.GWIfs, Mode: mode, Forwarding: true,
 		Metrics: obsMetricsAddr, Extra: extra,
-	}, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("agent logs:\n%s", a.Logs())
-		}
-		if err := a.Close(); err != nil {
-			t.Errorf("clean up agent: %v", err)
-		}
 	})
-	if err := a.Start(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
 	return &obsLab{gatewayLab: gatewayLab{gw: gw, agent: a}, dir: dir, metrics: obsMetricsAddr}
 }
 

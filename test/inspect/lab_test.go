@@ -72,23 +72,9 @@ func startInspectLab(t *testing.T, mode datapath.Mode) *inspectLab {
 	il := &inspectLab{gw: gw, tls: newTLSFixture(t)}
 	il.serve(t, svc)
 	rules, _ := filepath.Abs("../../rules")
-	a, err := agenttest.New(gw.GW, bins, agenttest.Config{
+	a := agenttest.StartT(t, gw.GW, bins, agenttest.Config{
 		Rules: rules, Interfaces: gw.GWIfs, Mode: mode, Forwarding: true, Metrics: metrics,
-	}, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("agent logs:\n%s", a.Logs())
-		}
-		if err := a.Close(); err != nil {
-			t.Errorf("clean up agent: %v", err)
-		}
 	})
-	if err := a.Start(60 * time.Second); err != nil {
-		t.Fatal(err)
-	}
 	il.agent = a
 	return il
 }

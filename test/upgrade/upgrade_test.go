@@ -98,21 +98,7 @@ func startGateway(t *testing.T, bin agenttest.Binaries) (*lab.Gateway, *agenttes
 	}
 	t.Cleanup(stop)
 	rules, _ := filepath.Abs("../../rules")
-	a, err := agenttest.New(gw.GW, bin, agenttest.Config{Rules: rules, Interfaces: gw.GWIfs, Mode: datapath.Native, Forwarding: true}, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("agent logs:\n%s", a.Logs())
-		}
-		if err := a.Close(); err != nil {
-			t.Errorf("clean up agent: %v", err)
-		}
-	})
-	if err := a.Start(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	a := agenttest.StartT(t, gw.GW, bin, agenttest.Config{Rules: rules, Interfaces: gw.GWIfs, Mode: datapath.Native, Forwarding: true})
 	return gw, a
 }
 
