@@ -109,6 +109,15 @@ func exercise(gw *lab.Gateway, a *agenttest.Agent) error {
 	fmt.Print(indent(out))
 	step("Prometheus metrics (a few lines of http://127.0.0.1:9469/metrics on the gateway)")
 	fmt.Print(indent(scrape(gw, "palisade_drops_total", "palisade_packets_total{org=\"elmbridge-bc\"", "palisade_allowed_packets_total")))
+	if err := demoCapture(gw, a); err != nil {
+		return err
+	}
+	step("The flow log (EVE-shaped JSON lines): palisade flows --limit 4")
+	out, _ = a.CLI("flows", "--limit", "4")
+	fmt.Print(indent(out))
+	step("The audit log: who changed the boundary, and the captures taken (palisade audit)")
+	out, _ = a.CLI("audit")
+	fmt.Print(indent(out))
 	step("Stopping the agent: enforcement stays, the program and maps are pinned")
 	a.Stop()
 	r := scenario.RunAll(gw, scenario.Standard[:3])
