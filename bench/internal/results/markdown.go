@@ -10,10 +10,15 @@ import (
 func Markdown(r *Results) string {
 	var b strings.Builder
 	for _, section := range []func(*strings.Builder, *Results){
-		header, machine, targets, costs, throughput, ratios, growthTable, apply, notYet,
+		header, machine, targets, costs, throughput, ratios, growthTable, apply, inspectSection, captureSection, notYet,
 	} {
+		// A part a run has no figures for writes nothing, not even a blank
+		// line, so results written before it existed render as they did.
+		n := b.Len()
 		section(&b, r)
-		b.WriteString("\n")
+		if b.Len() > n {
+			b.WriteString("\n")
+		}
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }

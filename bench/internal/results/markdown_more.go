@@ -23,6 +23,9 @@ func apply(b *strings.Builder, r *Results) {
 }
 
 func notYet(b *strings.Builder, r *Results) {
+	if len(r.NotYet) == 0 {
+		return
+	}
 	b.WriteString("## Not yet\n\n")
 	for _, s := range r.NotYet {
 		fmt.Fprintf(b, "- %s\n", s)

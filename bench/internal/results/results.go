@@ -14,6 +14,8 @@ type Results struct {
 	Throughput []Throughput `json:"throughput"`
 	Ratios     []Ratio      `json:"throughput_ratios"`
 	Apply      *Apply       `json:"apply"`
+	Inspection *Inspection  `json:"nfqueue_inspection,omitempty"` // part 5
+	Capture    *Capture     `json:"capture,omitempty"`            // part 6
 	Targets    []Target     `json:"targets"`
 	NotYet     []string     `json:"not_yet"`
 }

@@ -1,5 +1,6 @@
 // Package suite runs the whole benchmark (program cost, throughput and
-// growth, compile and apply) and writes its results.
+// growth, compile and apply, NFQUEUE inspection, capture cost) and writes
+// its results.
 package suite
 
 import (
@@ -13,11 +14,13 @@ import (
 	"time"
 
 	"github.com/palisade-psn/palisade/bench/internal/applycost"
+	"github.com/palisade-psn/palisade/bench/internal/inspection"
 	"github.com/palisade-psn/palisade/bench/internal/progcost"
 	"github.com/palisade-psn/palisade/bench/internal/results"
 	"github.com/palisade-psn/palisade/bench/internal/synth"
 	"github.com/palisade-psn/palisade/bench/internal/throughput"
 	"github.com/palisade-psn/palisade/bench/internal/trafficgen"
+	"github.com/palisade-psn/palisade/pkg/capture"
 )
 
 // Params size a run.
@@ -30,6 +33,8 @@ type Params struct {
 	Burst                    time.Duration
 	Frames                   int
 	ApplyRules, ApplyRuns    int
+	CaptureRules             int
+	Inspect                  inspection.Config
 }
 
 // Full is the run whose results are published: issue 6's minimums (1e6
@@ -39,6 +44,8 @@ func Full() Params {
 		RuleCounts: []int{10, 1000, 10000, 100000}, Repeat: 1_000_000, Runs: 9,
 		Burst8Calls: 100, SingleCalls: 2000, Rounds: 5, Burst: time.Second,
 		Frames: trafficgen.MaxFrames, ApplyRules: 100000, ApplyRuns: 3,
+		CaptureRules: 1000,
+		Inspect:      inspection.Config{Load: 5 * time.Second, Clients: 4, FlowKB: 1024},
 	}
 }
 
@@ -48,17 +55,17 @@ func Quick() Params {
 		Quick: true, RuleCounts: []int{10, 1000}, Repeat: 100000, Runs: 3,
 		Burst8Calls: 5, SingleCalls: 50, Rounds: 2, Burst: 100 * time.Millisecond,
 		Frames: 256, ApplyRules: 1000, ApplyRuns: 1,
+		CaptureRules: 1000,
+		Inspect:      inspection.Config{Load: time.Second, Clients: 2, FlowKB: 64},
 	}
 }
 
+// captureSnaplen is what a capture copies of each packet: pkg/capture's
+// headers-only default.
+const captureSnaplen = capture.HeaderSnaplen
+
 // CPUs the throughput test keeps apart.
 const genCPU, recvCPU = 0, 1
-
-// NotYet are the parts of issue 6 that wait for other work.
-var NotYet = []string{
-	"5. NFQUEUE inspection (packets per second per consumer core, share of a flagged flow's packets reaching userspace): not yet, needs #4 (deep inspection).",
-	"6. Capture off vs on: not yet, needs #5 (observability).",
-}
 
 // Run measures everything p asks for and writes results to out. When ctx
 // is done it stops at the next burst or figure and cleans up.
@@ -75,7 +82,7 @@ func Run(ctx context.Context, p Params, out string, log *slog.Logger) (*results.
 		return nil, fmt.Errorf("the benchmark needs 2 CPUs (generator and receiver apart); this machine has %d", runtime.NumCPU())
 	}
 	r := &results.Results{
-		Generated: time.Now().UTC().Format(time.RFC3339), Quick: p.Quick, NotYet: NotYet,
+		Generated: time.Now().UTC().Format(time.RFC3339), Quick: p.Quick,
 		Machine: describe(), Method: p.method(),
 	}
 	start := loadAverage()
@@ -95,6 +102,18 @@ func Run(ctx context.Context, p Params, out string, log *slog.Logger) (*results.
 	log.Info("part 4: compile and apply", "rules", p.ApplyRules)
 	if r.Apply, err = applycost.Measure(p.ApplyRules, p.ApplyRuns); err != nil {
 		return nil, fmt.Errorf("compile and apply: %w", err)
+	}
+	log.Info("part 5: NFQUEUE inspection")
+	ic := p.Inspect
+	ic.Log = log
+	if r.Inspection, err = inspection.Measure(ctx, ic); err != nil {
+		return nil, fmt.Errorf("inspection: %w", err)
+	}
+	log.Info("part 6: capture off and on", "rules", p.CaptureRules)
+	capc := progcost.CaptureConfig{Rules: p.CaptureRules, Repeat: p.Repeat, OwnRepeat: max(p.Repeat/100, 1000),
+		Runs: p.Runs, Snaplen: captureSnaplen}
+	if r.Capture, err = progcost.MeasureCapture(ctx, capc); err != nil {
+		return nil, fmt.Errorf("capture cost: %w", err)
 	}
 	r.Machine.Load = fmt.Sprintf("%s at start, %s at end", start, loadAverage())
 	r.Targets = results.Evaluate(r)

@@ -1,0 +1,422 @@
+// Package inspection measures part 5: the NFQUEUE inspector of flagged
+// flows, driven as it runs in production: the real palisaded in a lab
+// gateway (internal/lab's standard topology and rules/), real TLS clients
+// in an organisation's namespace, a TLS server behind the gateway.
+package inspection
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/palisade-psn/palisade/bench/internal/results"
+	"github.com/palisade-psn/palisade/internal/agenttest"
+	"github.com/palisade-psn/palisade/internal/lab"
+	"github.com/palisade-psn/palisade/pkg/datapath"
+)
+
+// The inspected service and the rule that flags it (rules/services.yaml),
+// the client host of the standard lab, and an allowed TLS name.
+const (
+	service    = "198.19.20.30:443"
+	serviceNet = "198.19.20.30/24"
+	rule       = "surrey-cc/cloud-storage"
+	host       = "surrey"
+	source     = "198.18.1.10"
+	sni        = "files.cloud.psn.example"
+	metricsAt  = "127.0.0.1:9469"
+)
+
+// Config sizes the measurement.
+type Config struct {
+	Load    time.Duration // how long the clients open flows for the rate
+	Clients int           // clients opening flows in parallel
+	FlowKB  int           // bytes the server sends on the flow whose share is measured
+	Log     *slog.Logger
+}
+
+// Measure runs part 5. A missing prerequisite (go toolchain to build the
+// agent, nsenter, nft) gives a result with Absent set, not an error.
+func Measure(ctx context.Context, cfg Config) (*results.Inspection, error) {
+	out := &results.Inspection{Rule: rule, LoadSeconds: cfg.Load.Seconds(), Clients: cfg.Clients, FlowBytes: cfg.FlowKB << 10,
+		BatchVerdicts: "no: pkg/inspect sets one verdict per packet (nfqueue SetVerdict), so there is no batch to measure"}
+	defer func() {
+		if out.Absent != "" && cfg.Log != nil {
+			cfg.Log.Warn("part 5 skipped", "reason", out.Absent)
+		}
+	}()
+	for _, t := range []string{"go", "nsenter", "nft"} {
+		if _, err := exec.LookPath(t); err != nil {
+			out.Absent = fmt.Sprintf("%s not found: the lab agent cannot be built or run", t)
+			return out, nil
+		}
+	}
+	bins, err := agenttest.Build()
+	if err != nil {
+		out.Absent = "cannot build palisaded: " + firstLine(err.Error())
+		return out, nil
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		out.Absent = err.Error()
+		return out, nil
+	}
+	l, err := lab.New("pb")
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	gw, err := lab.NewGateway(l, lab.StandardSpec())
+	if err != nil {
+		return nil, fmt.Errorf("lab gateway: %w", err)
+	}
+	svc := gw.Services["svcB"].NS
+	if err := svc.Addr("eth0", serviceNet); err != nil {
+		return nil, err
+	}
+	srv, err := newServer(svc)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.close()
+	dir, err := os.MkdirTemp("", "palisade-bench-agent-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	a, err := agenttest.New(gw.GW, bins, agenttest.Config{Rules: filepath.Join(root, "rules"), Interfaces: gw.GWIfs,
+		Mode: datapath.Native, Forwarding: true, Metrics: metricsAt}, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	if err := a.Start(60 * time.Second); err != nil {
+		return nil, fmt.Errorf("start the lab agent: %w", err)
+	}
+	pid, err := agentPID(a.CfgPath)
+	if err != nil {
+		return nil, err
+	}
+	c := &client{gw: gw, tls: srv.clientConfig()}
+	// A first flow checks the path, and warms it.
+	if _, err := c.flow(0); err != nil {
+		return nil, fmt.Errorf("a flagged TLS flow through the lab gateway: %w", err)
+	}
+	if err := share(ctx, c, gw, cfg, out); err != nil {
+		return nil, err
+	}
+	if err := rate(ctx, c, gw, pid, cfg, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// share sends one flow of cfg.FlowKB through the gateway and compares the
+// packets the datapath counted for its rule with those that reached the
+// inspector.
+func share(ctx context.Context, c *client, gw *lab.Gateway, cfg Config, out *results.Inspection) error {
+	before, err := scrape(gw)
+	if err != nil {
+		return err
+	}
+	n, err := c.flow(cfg.FlowKB << 10)
+	if err != nil {
+		return fmt.Errorf("the measured flow: %w", err)
+	}
+	after, err := scrape(gw)
+	if err != nil {
+		return err
+	}
+	out.FlowReceived = n
+	out.FlowPackets = uint64(after.hits - before.hits)
+	out.FlowQueued = uint64(after.queued - before.queued)
+	if out.FlowPackets > 0 {
+		out.Share = float64(out.FlowQueued) / float64(out.FlowPackets)
+	}
+	return ctx.Err()
+}
+
+// rate keeps cfg.Clients clients opening flagged flows (handshake, one
+// exchange, close) for cfg.Load and relates the packets the inspector
+// handled to the CPU time the agent used meanwhile.
+func rate(ctx context.Context, c *client, gw *lab.Gateway, pid int, cfg Config, out *results.Inspection) error {
+	before, err := scrape(gw)
+	if err != nil {
+		return err
+	}
+	cpu0, err := processCPU(pid)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	var (
+		flows, failed atomic.Uint64
+		wg            sync.WaitGroup
+	)
+	for range cfg.Clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Since(start) < cfg.Load && ctx.Err() == nil {
+				if _, err := c.flow(0); err != nil {
+					failed.Add(1)
+					continue
+				}
+				flows.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	cpu1, err := processCPU(pid)
+	if err != nil {
+		return err
+	}
+	after, err := scrape(gw)
+	if err != nil {
+		return err
+	}
+	out.Flows, out.FailedFlows = flows.Load(), failed.Load()
+	out.Packets = uint64(after.queued - before.queued)
+	out.AgentCPUSeconds = (cpu1 - cpu0).Seconds()
+	out.WallSeconds = wall.Seconds()
+	out.CallbackSeconds = after.callbackSec - before.callbackSec
+	if out.AgentCPUSeconds > 0 {
+		out.PpsPerCore = float64(out.Packets) / out.AgentCPUSeconds
+	}
+	if out.CallbackSeconds > 0 {
+		out.CallbackPps = float64(after.callbackN-before.callbackN) / out.CallbackSeconds
+	}
+	out.Pps = float64(out.Packets) / out.WallSeconds
+	return ctx.Err()
+}
+
+type client struct {
+	gw  *lab.Gateway
+	tls *tls.Config
+}
+
+// flow opens a TLS connection from the organisation's host to the
+// inspected service and asks for n bytes; it returns how many came.
+func (c *client) flow(n int) (int, error) {
+	h := c.gw.Orgs[host]
+	var conn net.Conn
+	err := h.NS.Do(func() (err error) {
+		d := net.Dialer{Timeout: 3 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}}
+		conn, err = d.Dial("tcp", service)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	tc := tls.Client(conn, c.tls)
+	if _, err := fmt.Fprintf(tc, "%d\n", n); err != nil {
+		return 0, err
+	}
+	got, err := io.Copy(io.Discard, tc)
+	if err == nil && int(got) != n {
+		err = fmt.Errorf("got %d bytes, want %d", got, n)
+	}
+	return int(got), err
+}
+
+type server struct {
+	ln    net.Listener
+	cfg   *tls.Config
+	roots *x509.CertPool
+	wg    sync.WaitGroup
+}
+
+// newServer serves the inspected address on svc: each connection sends a
+// byte count, gets that many bytes, and is closed.
+func newServer(svc *lab.NS) (*server, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cloud.psn.example"},
+		DNSNames: []string{"*.cloud.psn.example"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	cert, _ := x509.ParseCertificate(der)
+	s := &server{cfg: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, roots: x509.NewCertPool()}
+	s.roots.AddCert(cert)
+	if err := svc.Do(func() (err error) { s.ln, err = net.Listen("tcp", service); return err }); err != nil {
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+func (s *server) clientConfig() *tls.Config {
+	return &tls.Config{ServerName: sni, RootCAs: s.roots}
+}
+
+func (s *server) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			tc := tls.Server(c, s.cfg)
+			line, err := bufio.NewReader(tc).ReadString('\n')
+			if err != nil {
+				return
+			}
+			n, err := strconv.Atoi(strings.TrimSpace(line))
+			if err != nil || n < 0 || n > 64<<20 {
+				return
+			}
+			buf := make([]byte, 16<<10)
+			for n > 0 {
+				k := min(n, len(buf))
+				if _, err := tc.Write(buf[:k]); err != nil {
+					return
+				}
+				n -= k
+			}
+			tc.Close()
+		}()
+	}
+}
+
+func (s *server) close() {
+	s.ln.Close()
+	s.wg.Wait()
+}
+
+type scraped struct {
+	hits, queued, callbackSec, callbackN float64
+}
+
+// scrape reads the agent's metrics from inside the gateway's namespace.
+func scrape(gw *lab.Gateway) (scraped, error) {
+	var body string
+	err := gw.GW.Do(func() error {
+		c, err := net.DialTimeout("tcp", metricsAt, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, "GET /metrics HTTP/1.0\r\nHost: palisade\r\n\r\n"); err != nil {
+			return err
+		}
+		b, err := io.ReadAll(c)
+		body = string(b)
+		return err
+	})
+	if err != nil {
+		return scraped{}, fmt.Errorf("scrape the lab agent's metrics: %w", err)
+	}
+	return scraped{
+		hits:        sum(body, "palisade_rule_hits_total", `rule="`+rule+`"`),
+		queued:      sum(body, "palisade_inspect_packets_total"),
+		callbackSec: sum(body, "palisade_inspect_packet_seconds_sum"),
+		callbackN:   sum(body, "palisade_inspect_packet_seconds_count"),
+	}, nil
+}
+
+func sum(body, name string, filters ...string) float64 {
+	var s float64
+next:
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		for _, f := range filters {
+			if !strings.Contains(line, f) {
+				continue next
+			}
+		}
+		if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
+			s += v
+		}
+	}
+	return s
+}
+
+// agentPID finds the palisaded process run with cfgPath (nsenter execs it
+// in its own place, so it is the process whose command line names it).
+func agentPID(cfgPath string) (int, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		args := strings.Split(string(b), "\x00")
+		if len(args) > 0 && filepath.Base(args[0]) == "palisaded" && strings.Contains(string(b), cfgPath) {
+			return pid, nil
+		}
+	}
+	return 0, errors.New("the lab agent's process is not found")
+}
+
+// processCPU is a process's user and system CPU time, all its threads.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || len(strings.TrimSpace(string(out))) == 0 || strings.TrimSpace(string(out)) == os.DevNull {
+		return "", fmt.Errorf("find the module root (for rules/): %v", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
