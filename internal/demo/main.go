@@ -9,9 +9,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -150,26 +147,10 @@ func show(bin string, args ...string) error {
 
 // scrape fetches /metrics from inside the gateway namespace.
 func scrape(gw *lab.Gateway, prefixes ...string) string {
-	// The socket must be made inside the namespace; the HTTP client would
-	// dial from another thread, outside it.
-	var conn net.Conn
-	err := gw.GW.Do(func() (err error) {
-		conn, err = net.DialTimeout("tcp", "127.0.0.1:9469", 3*time.Second)
-		return err
-	})
+	body, err := gw.GW.HTTPGet("127.0.0.1:9469", "/metrics", 3*time.Second)
 	if err != nil {
 		return "scrape failed: " + err.Error() + "\n"
 	}
-	c := http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
-		DialContext: func(context.Context, string, string) (net.Conn, error) { return conn, nil },
-	}}
-	resp, err := c.Get("http://127.0.0.1:9469/metrics")
-	if err != nil {
-		return "scrape failed: " + err.Error() + "\n"
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	body := string(b)
 	var keep []string
 	for _, line := range strings.Split(body, "\n") {
 		for _, p := range prefixes {

@@ -1,10 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,26 +75,11 @@ func (g *gatewayLab) lastAudit(t *testing.T) map[string]any {
 
 func (g *gatewayLab) metrics(t *testing.T) string {
 	t.Helper()
-	// The socket must be made inside the namespace; the HTTP client would
-	// dial from another thread, outside it.
-	var conn net.Conn
-	err := g.gw.GW.Do(func() (err error) {
-		conn, err = net.DialTimeout("tcp", "127.0.0.1:9469", 5*time.Second)
-		return err
-	})
+	body, err := g.gw.GW.HTTPGet("127.0.0.1:9469", "/metrics", 10*time.Second)
 	if err != nil {
 		t.Fatalf("scrape metrics: %v", err)
 	}
-	c := http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DialContext: func(context.Context, string, string) (net.Conn, error) { return conn, nil },
-	}}
-	resp, err := c.Get("http://127.0.0.1:9469/metrics")
-	if err != nil {
-		t.Fatalf("scrape metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return string(body)
+	return body
 }
 
 // eventually polls cond every 200ms until it holds or the time is up.

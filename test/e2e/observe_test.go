@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -75,26 +72,14 @@ func (o *obsLab) cliJSON(t *testing.T, v any, args ...string) {
 	}
 }
 
-// scrape fetches /metrics from inside the gateway's namespace: the socket
-// is made there, then read here.
-func (o *obsLab) scrape(t *testing.T) *http.Response {
+// scrape fetches /metrics from inside the gateway's namespace.
+func (o *obsLab) scrape(t *testing.T) string {
 	t.Helper()
-	var c net.Conn
-	err := o.gw.GW.Do(func() (err error) {
-		c, err = net.DialTimeout("tcp", o.metrics, 5*time.Second)
-		return err
-	})
+	body, err := o.gw.GW.HTTPGet(o.metrics, "/metrics", 20*time.Second)
 	if err != nil {
-		t.Fatalf("connect to metrics: %v", err)
+		t.Fatalf("scrape metrics: %v", err)
 	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	fmt.Fprintf(c, "GET /metrics HTTP/1.1\r\nHost: palisade\r\nAccept: text/plain\r\nConnection: close\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("read metrics: %v", err)
-	}
-	return resp
+	return body
 }
 
 // pings sends n allowed echo exchanges from host (src) to dst.

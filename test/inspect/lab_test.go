@@ -129,23 +129,7 @@ func (il *inspectLab) dial(host, src, dst string, timeout time.Duration) (*net.T
 // scrape sums the samples of a metric whose labels contain every filter.
 func (il *inspectLab) scrape(t *testing.T, name string, filters ...string) float64 {
 	t.Helper()
-	// The request goes over a socket made inside the gateway's namespace:
-	// net/http would dial from a goroutine of its own, outside it.
-	var body string
-	err := il.gw.GW.Do(func() error {
-		c, err := net.DialTimeout("tcp", metrics, 5*time.Second)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := io.WriteString(c, "GET /metrics HTTP/1.0\r\nHost: palisade\r\n\r\n"); err != nil {
-			return err
-		}
-		b, err := io.ReadAll(c)
-		body = string(b)
-		return err
-	})
+	body, err := il.gw.GW.HTTPGet(metrics, "/metrics", 5*time.Second)
 	if err != nil {
 		t.Fatalf("scrape metrics: %v", err)
 	}

@@ -323,21 +323,7 @@ type scraped struct {
 
 // scrape reads the agent's metrics from inside the gateway's namespace.
 func scrape(gw *lab.Gateway) (scraped, error) {
-	var body string
-	err := gw.GW.Do(func() error {
-		c, err := net.DialTimeout("tcp", metricsAt, 5*time.Second)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := io.WriteString(c, "GET /metrics HTTP/1.0\r\nHost: palisade\r\n\r\n"); err != nil {
-			return err
-		}
-		b, err := io.ReadAll(c)
-		body = string(b)
-		return err
-	})
+	body, err := gw.GW.HTTPGet(metricsAt, "/metrics", 5*time.Second)
 	if err != nil {
 		return scraped{}, fmt.Errorf("scrape the lab agent's metrics: %w", err)
 	}
