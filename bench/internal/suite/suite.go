@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/palisade-psn/palisade/bench/internal/applycost"
@@ -35,7 +36,14 @@ type Params struct {
 	ApplyRules, ApplyRuns    int
 	CaptureRules             int
 	Inspect                  inspection.Config
+	// Parts are the parts to run (1-6; 3 comes with 2); all when empty. A
+	// partial run is for tuning: its results are incomplete by design.
+	Parts []int
+	// Engines limits parts 2-3 to these engines (by name); all when empty.
+	Engines []string
 }
+
+func (p Params) runs(part int) bool { return len(p.Parts) == 0 || slices.Contains(p.Parts, part) }
 
 // Full is the run whose results are published: issue 6's minimums (1e6
 // repeats, 9 runs, 5 rounds of 1 s) in about ten minutes on two cores.
@@ -86,38 +94,55 @@ func Run(ctx context.Context, p Params, out string, log *slog.Logger) (*results.
 		Machine: describe(), Method: p.method(),
 	}
 	start := loadAverage()
-	var err error
-	log.Info("part 1: program cost")
-	cc := progcost.Config{RuleCounts: p.RuleCounts, Repeat: p.Repeat, Runs: p.Runs,
-		Burst8Calls: p.Burst8Calls, SingleCalls: p.SingleCalls, Log: log}
-	if r.Cost, err = progcost.Measure(ctx, cc); err != nil {
+	if err := p.measure(ctx, r, log); err != nil {
 		return nil, err
-	}
-	log.Info("parts 2 and 3: throughput and growth")
-	tc := throughput.Config{RuleCounts: p.RuleCounts, Rounds: p.Rounds, Burst: p.Burst,
-		Frames: p.Frames, GenCPU: genCPU, RecvCPU: recvCPU, Log: log}
-	if r.Throughput, r.Ratios, err = throughput.Run(ctx, tc); err != nil {
-		return nil, err
-	}
-	log.Info("part 4: compile and apply", "rules", p.ApplyRules)
-	if r.Apply, err = applycost.Measure(p.ApplyRules, p.ApplyRuns); err != nil {
-		return nil, fmt.Errorf("compile and apply: %w", err)
-	}
-	log.Info("part 5: NFQUEUE inspection")
-	ic := p.Inspect
-	ic.Log = log
-	if r.Inspection, err = inspection.Measure(ctx, ic); err != nil {
-		return nil, fmt.Errorf("inspection: %w", err)
-	}
-	log.Info("part 6: capture off and on", "rules", p.CaptureRules)
-	capc := progcost.CaptureConfig{Rules: p.CaptureRules, Repeat: p.Repeat, OwnRepeat: max(p.Repeat/100, 1000),
-		Runs: p.Runs, Snaplen: captureSnaplen}
-	if r.Capture, err = progcost.MeasureCapture(ctx, capc); err != nil {
-		return nil, fmt.Errorf("capture cost: %w", err)
 	}
 	r.Machine.Load = fmt.Sprintf("%s at start, %s at end", start, loadAverage())
 	r.Targets = results.Evaluate(r)
 	return r, results.Write(out, r)
+}
+
+func (p Params) measure(ctx context.Context, r *results.Results, log *slog.Logger) error {
+	var err error
+	if p.runs(1) {
+		log.Info("part 1: program cost")
+		cc := progcost.Config{RuleCounts: p.RuleCounts, Repeat: p.Repeat, Runs: p.Runs,
+			Burst8Calls: p.Burst8Calls, SingleCalls: p.SingleCalls, Log: log}
+		if r.Cost, err = progcost.Measure(ctx, cc); err != nil {
+			return err
+		}
+	}
+	if p.runs(2) || p.runs(3) {
+		log.Info("parts 2 and 3: throughput and growth")
+		tc := throughput.Config{RuleCounts: p.RuleCounts, Rounds: p.Rounds, Burst: p.Burst,
+			Frames: p.Frames, GenCPU: genCPU, RecvCPU: recvCPU, Engines: p.Engines, Log: log}
+		if r.Throughput, r.Ratios, err = throughput.Run(ctx, tc); err != nil {
+			return err
+		}
+	}
+	if p.runs(4) {
+		log.Info("part 4: compile and apply", "rules", p.ApplyRules)
+		if r.Apply, err = applycost.Measure(p.ApplyRules, p.ApplyRuns); err != nil {
+			return fmt.Errorf("compile and apply: %w", err)
+		}
+	}
+	if p.runs(5) {
+		log.Info("part 5: NFQUEUE inspection")
+		ic := p.Inspect
+		ic.Log = log
+		if r.Inspection, err = inspection.Measure(ctx, ic); err != nil {
+			return fmt.Errorf("inspection: %w", err)
+		}
+	}
+	if p.runs(6) {
+		log.Info("part 6: capture off and on", "rules", p.CaptureRules)
+		capc := progcost.CaptureConfig{Rules: p.CaptureRules, Repeat: p.Repeat, OwnRepeat: max(p.Repeat/100, 1000),
+			Runs: p.Runs, Snaplen: captureSnaplen}
+		if r.Capture, err = progcost.MeasureCapture(ctx, capc); err != nil {
+			return fmt.Errorf("capture cost: %w", err)
+		}
+	}
+	return nil
 }
 
 func (p Params) method() results.Method {
