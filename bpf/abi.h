@@ -18,6 +18,9 @@
 #define PAL_MAX_IFINDEX 65536      /* org_facing covers ifindexes below this */
 #define PAL_MAX_SOURCES (1 << 17)
 #define PAL_MAX_DESTS (1 << 19)
+#define PAL_MAX_BLOCKS (1 << 19)  /* summaries of where long prefixes are (see pal_block_key) */
+#define PAL_BLOCK4 24             /* IPv4 prefixes this long or longer are summarised per /24 */
+#define PAL_BLOCK6 64             /* IPv6 ones per /64 */
 #define PAL_PORT_SEARCH_STEPS 21  /* ceil(log2(PAL_MAX_PORT_RANGES)) + 1 */
 #define PAL_REMEDIATION_RULESET 0 /* ruleset of every suspended organisation */
 
@@ -125,14 +128,42 @@ struct pal_ingress_key {
 	__u32 gen;
 };
 
+/* The prefix lengths one owner uses (an ingress's sources, a ruleset's
+ * destinations), longest first: the first hit is the longest match. The
+ * first long4 (long6) of them are at least a block long, and the blocks
+ * map says which of those occur in the packet's block: only they are
+ * probed, then the shorter ones. An address outside every block costs one
+ * probe plus one per short length, however many lengths the owner uses. */
+struct pal_lens {
+	__u8 n4;
+	__u8 n6;
+	__u8 long4;
+	__u8 long6;
+	__u8 lens4[PAL_MAX_LENS];
+	__u8 lens6[PAL_MAX_LENS];
+};
+
+enum pal_block_kind {
+	PAL_BLOCK_SOURCES = 0,
+	PAL_BLOCK_DESTS = 1,
+};
+
+/* blocks: (owner, block of PAL_BLOCK4/PAL_BLOCK6 bits) -> bit i set when
+ * the owner has a prefix of its i-th length inside the block. */
+struct pal_block_key {
+	__u32 owner; /* ingress id (sources) or ruleset (destinations) */
+	__u8 gen;
+	__u8 family;
+	__u8 kind; /* enum pal_block_kind */
+	__u8 pad;
+	__u32 addr[2]; /* network order, masked to the block; IPv4 in addr[0] */
+};
+
 struct pal_ingress {
 	__u32 id;
 	__u8 kind; /* enum pal_ingress_kind */
-	__u8 n4;   /* source prefix lengths registered on this ingress, longest first */
-	__u8 n6;
-	__u8 pad;
-	__u8 lens4[PAL_MAX_LENS];
-	__u8 lens6[PAL_MAX_LENS];
+	__u8 pad[3];
+	struct pal_lens lens; /* of the source prefixes registered on this ingress */
 };
 
 /* sources: (ingress, source prefix) -> organisation index of that generation. */
@@ -153,13 +184,9 @@ struct pal_org {
 	__u32 pad;
 };
 
-/* rulesets: indexed gen * PAL_MAX_RULESETS + ruleset. Destination prefix
- * lengths present, longest first: the first hit is the longest match. */
+/* rulesets: indexed gen * PAL_MAX_RULESETS + ruleset. */
 struct pal_ruleset {
-	__u8 n4;
-	__u8 n6;
-	__u8 lens4[PAL_MAX_LENS];
-	__u8 lens6[PAL_MAX_LENS];
+	struct pal_lens lens; /* of its destination prefixes */
 };
 
 struct pal_dst_key {
@@ -324,6 +351,7 @@ struct pal_abi_enums {
 	enum pal_proto_class proto_class;
 	enum pal_config_flags config_flags;
 	enum pal_ingress_kind ingress_kind;
+	enum pal_block_kind block_kind;
 	enum pal_flow_flags flow_flags;
 	enum pal_rule_flags rule_flags;
 	enum pal_fwd_path fwd_path;

@@ -160,7 +160,8 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 		return drop(ctx, cfg, p, PAL_DROP_UNKNOWN_INGRESS, 0); /* not ours: drop */
 	if (ing->kind != PAL_INGRESS_ORGS || !starts_flow(p))
 		return drop(ctx, cfg, p, PAL_DROP_NO_FLOW, 0); /* unsolicited or reply-shaped */
-	decide(p, ing, gen, &d);
+	if (pal_decide(p, ing, gen, &d))
+		return drop(ctx, cfg, p, PAL_DROP_INTERNAL, 0);
 	if (d.verdict == PAL_VERDICT_DROP)
 		return drop(ctx, cfg, p, d.reason, d.org_slot);
 

@@ -57,17 +57,18 @@ static __always_inline int fib_fill(struct xdp_md *ctx, struct bpf_fib_lookup *f
 	return 0;
 }
 
-static __always_inline int try_forward(struct xdp_md *ctx, const struct pal_pkt *p,
-				       const struct pal_config *cfg)
+/* A global function: its route lookup's stack is its own, not added to
+ * the program's deepest call chain (BPF has 512 bytes for all of it). */
+__attribute__((noinline)) int pal_try_forward(struct xdp_md *ctx, __u8 family)
 {
 	struct bpf_fib_lookup fib = {};
 	void *data, *end;
 	struct ethhdr *eth;
 
-	if (!(cfg->flags & PAL_CFG_FORWARD) || p->vlan)
+	if (!ctx)
 		return XDP_PASS;
 	fib.ifindex = ctx->ingress_ifindex;
-	if (fib_fill(ctx, &fib, p->family))
+	if (fib_fill(ctx, &fib, family))
 		return XDP_PASS;
 	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
 		return XDP_PASS;
@@ -78,7 +79,7 @@ static __always_inline int try_forward(struct xdp_md *ctx, const struct pal_pkt 
 	eth = data;
 	if ((void *)(eth + 1) > end)
 		return XDP_PASS;
-	if (p->family == 4) {
+	if (family == 4) {
 		struct iphdr *ip = (void *)(eth + 1);
 
 		if ((void *)(ip + 1) > end)
@@ -100,7 +101,10 @@ static __always_inline int try_forward(struct xdp_md *ctx, const struct pal_pkt 
 static __always_inline int forward(struct xdp_md *ctx, const struct pal_pkt *p,
 				   const struct pal_config *cfg)
 {
-	int act = try_forward(ctx, p, cfg);
+	int act = XDP_PASS;
+
+	if ((cfg->flags & PAL_CFG_FORWARD) && !p->vlan)
+		act = pal_try_forward(ctx, p->family);
 
 	count_fwd(act == XDP_REDIRECT ? PAL_FWD_XDP : PAL_FWD_STACK, p->len);
 	return act;

@@ -58,6 +58,14 @@ struct {
 } dests SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* sized for scale, filled on demand */
+	__uint(max_entries, 2 * PAL_MAX_BLOCKS);
+	__type(key, struct pal_block_key);
+	__type(value, __u32);
+} blocks SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * PAL_MAX_PORT_RANGES);
 	__type(key, __u32);

@@ -35,54 +35,129 @@ static __always_inline void mask_addr(__u32 *out, const __u32 *in, __u8 family, 
 	out[3] = in[3] & prefix_mask(plen - 96);
 }
 
-/* The organisation owning the source address on this ingress, or -1:
- * a source not registered for the ingress it came in on is spoofed. */
-static __always_inline int lookup_org(const struct pal_pkt *p, const struct pal_ingress *ing,
-				      __u32 gen, __u32 *org)
+/* Which of an owner's long prefix lengths occur in addr's block. */
+static __always_inline __u32 block_lens(__u8 kind, __u32 owner, __u32 gen, __u8 family,
+					const __u32 *addr, __u8 nlong)
 {
-	struct pal_src_key k = { .ingress = ing->id, .gen = gen, .family = p->family };
-	__u8 n = p->family == 4 ? ing->n4 : ing->n6;
-	__u32 *v;
+	struct pal_block_key k = { .owner = owner, .gen = gen, .family = family, .kind = kind };
+	__u32 *bits;
 
-	for (int i = 0; i < PAL_MAX_LENS; i++) {
-		if (i >= n)
-			break;
-		k.plen = p->family == 4 ? ing->lens4[i] : ing->lens6[i];
-		mask_addr(k.addr, p->src, p->family, k.plen);
-		v = bpf_map_lookup_elem(&sources, &k);
-		if (v) {
-			*org = *v;
-			return 0;
-		}
+	if (!nlong)
+		return 0;
+	if (family == 4) {
+		k.addr[0] = addr[0] & prefix_mask(PAL_BLOCK4);
+	} else {
+		k.addr[0] = addr[0]; /* PAL_BLOCK6 is 64: two whole words */
+		k.addr[1] = addr[1];
 	}
-	return -1; /* nothing found: spoofed, drop */
+	bits = bpf_map_lookup_elem(&blocks, &k);
+	return bits ? *bits : 0;
 }
 
-/* Longest destination prefix of the ruleset containing dst, or NULL. */
-static __always_inline struct pal_dst *lookup_dst(const struct pal_pkt *p, const struct pal_ruleset *rs,
-						  __u32 ruleset, __u32 gen)
+/* Index of the lowest bit set in x (x != 0), without a branch. */
+static __always_inline __u32 lowest_bit(__u32 x)
 {
-	struct pal_dst_key k = { .ruleset = ruleset, .gen = gen, .family = p->family };
-	__u8 n = p->family == 4 ? rs->n4 : rs->n6;
-	struct pal_dst *v;
+	x = (x & -x) - 1; /* the bits below it */
+	x = x - ((x >> 1) & 0x55555555);
+	x = (x & 0x33333333) + ((x >> 2) & 0x33333333);
+	x = (x + (x >> 4)) & 0x0f0f0f0f;
+	return (x * 0x01010101) >> 24;
+}
 
-	for (int i = 0; i < PAL_MAX_LENS; i++) {
-		if (i >= n)
+/* The longest prefix of owner in map (sources or dests, whose keys share a
+ * layout) containing addr, or NULL. Probes the owner's long lengths that
+ * occur in addr's block, then its short lengths, longest first. Every turn
+ * of the loop probes (none skips), which keeps the verifier's walk linear. */
+static __always_inline void *lookup_prefix(void *map, __u8 kind, __u32 owner, __u32 gen,
+					   __u8 family, const __u32 *addr, const struct pal_lens *l)
+{
+	struct pal_src_key k = { .ingress = owner, .gen = gen, .family = family };
+	__u8 n = family == 4 ? l->n4 : l->n6, nlong = family == 4 ? l->long4 : l->long6;
+	__u32 in_block = block_lens(kind, owner, gen, family, addr, nlong);
+	__u32 todo, i;
+	void *v;
+
+	if (n > PAL_MAX_LENS || nlong > n)
+		return NULL;
+	/* Every length, less the long ones that do not occur in this block. */
+	todo = ((1U << n) - 1) & ~(((1U << nlong) - 1) & ~in_block);
+	for (int j = 0; j < PAL_MAX_LENS; j++) {
+		if (!todo)
 			break;
-		k.plen = p->family == 4 ? rs->lens4[i] : rs->lens6[i];
-		mask_addr(k.addr, p->dst, p->family, k.plen);
-		v = bpf_map_lookup_elem(&dests, &k);
+		i = lowest_bit(todo);
+		todo &= todo - 1;
+		if (i >= PAL_MAX_LENS)
+			break;
+		k.plen = family == 4 ? l->lens4[i] : l->lens6[i];
+		mask_addr(k.addr, addr, family, k.plen);
+		v = bpf_map_lookup_elem(map, &k);
 		if (v)
 			return v;
 	}
-	return NULL; /* nothing found: no rule, drop */
+	return NULL; /* nothing found: the caller drops */
+}
+
+_Static_assert(sizeof(struct pal_src_key) == sizeof(struct pal_dst_key), "sources and dests share a key layout");
+
+/* The lookups below are global functions: the verifier walks each once, on
+ * its own, rather than once per place the program decides a packet. */
+
+/* The organisation owning the packet's source on this ingress, or -1: a
+ * source not registered for the ingress it came in on is spoofed. */
+__attribute__((noinline)) int pal_source_org(const struct pal_pkt *p, const struct pal_ingress *ing, __u32 gen)
+{
+	__u32 *v;
+
+	if (!p || !ing)
+		return -1;
+	v = lookup_prefix(&sources, PAL_BLOCK_SOURCES, ing->id, gen, p->family, p->src, &ing->lens);
+	return v ? (int)*v : -1;
+}
+
+/* The port ranges of protocol class cls that the ruleset's longest
+ * destination prefix containing the packet's destination allows, in out;
+ * -1 when no prefix contains it (no rule: drop). */
+__attribute__((noinline)) int pal_find_ports(const struct pal_pkt *p, __u32 ruleset, __u32 gen,
+					     __u32 cls, struct pal_port_list *out)
+{
+	__u32 idx = gen * PAL_MAX_RULESETS + ruleset;
+	struct pal_ruleset *rs;
+	struct pal_dst *v;
+
+	if (!p || !out || cls >= PAL_CLASS__MAX || ruleset >= PAL_MAX_RULESETS)
+		return -1;
+	rs = bpf_map_lookup_elem(&rulesets, &idx);
+	if (!rs)
+		return -1;
+	v = lookup_prefix(&dests, PAL_BLOCK_DESTS, ruleset, gen, p->family, p->dst, &rs->lens);
+	if (!v)
+		return -1;
+	/* Constant offsets: the verifier forgets cls's bound across the loop. */
+	if (cls == PAL_CLASS_TCP)
+		*out = v->lists[PAL_CLASS_TCP];
+	else if (cls == PAL_CLASS_UDP)
+		*out = v->lists[PAL_CLASS_UDP];
+	else
+		*out = v->lists[PAL_CLASS_ICMP];
+	return 0;
+}
+
+static __always_inline int lookup_org(const struct pal_pkt *p, const struct pal_ingress *ing,
+				      __u32 gen, __u32 *org)
+{
+	int o = pal_source_org(p, ing, gen);
+
+	if (o < 0)
+		return -1; /* nothing found: spoofed, drop */
+	*org = o;
+	return 0;
 }
 
 /* Binary search of a sorted, disjoint list of port ranges. */
-static __always_inline struct pal_port_range *lookup_port(const struct pal_port_list *l, __u32 gen, __u16 port)
+static __always_inline struct pal_port_range *lookup_port(__u32 off, __u32 cnt, __u32 gen, __u16 port)
 {
-	__u32 base = gen * PAL_MAX_PORT_RANGES + l->off;
-	__u32 lo = 0, hi = l->cnt, idx;
+	__u32 base = gen * PAL_MAX_PORT_RANGES + off;
+	__u32 lo = 0, hi = cnt, idx;
 	struct pal_port_range *r;
 
 	if (hi > PAL_MAX_PORT_RANGES)
@@ -101,7 +176,7 @@ static __always_inline struct pal_port_range *lookup_port(const struct pal_port_
 		else
 			hi = mid;
 	}
-	if (lo >= l->cnt)
+	if (lo >= cnt)
 		return NULL;
 	idx = base + lo;
 	r = bpf_map_lookup_elem(&port_ranges, &idx);
@@ -119,48 +194,44 @@ static __always_inline int proto_class(const struct pal_pkt *p)
 	return PAL_CLASS_ICMP;
 }
 
-/* Decide a packet from an organisation's ingress that starts a flow. */
-static __always_inline void decide(const struct pal_pkt *p, const struct pal_ingress *ing,
-				   __u32 gen, struct pal_decision *d)
+/* Decide a packet from an organisation's ingress that starts a flow. A
+ * global function too: the program's many paths share one walk of it. */
+__attribute__((noinline)) int pal_decide(const struct pal_pkt *p, const struct pal_ingress *ing,
+					 __u32 gen, struct pal_decision *d)
 {
 	__u32 org, idx, ruleset;
 	struct pal_org *o;
-	struct pal_ruleset *rs;
-	struct pal_dst *dst;
+	struct pal_port_list ports = {};
 	struct pal_port_range *r;
 	int cls;
 
+	if (!p || !ing || !d)
+		return -1;
 	d->verdict = PAL_VERDICT_DROP;
 	if (lookup_org(p, ing, gen, &org)) {
 		d->reason = PAL_DROP_SPOOFED_SOURCE;
-		return;
+		return 0;
 	}
 	idx = gen * PAL_MAX_ORGS + org;
 	o = bpf_map_lookup_elem(&orgs, &idx);
 	if (!o) {
 		d->reason = PAL_DROP_INTERNAL;
-		return;
+		return 0;
 	}
 	d->org_slot = o->slot;
 	ruleset = o->state == PAL_ORG_SUSPENDED ? PAL_REMEDIATION_RULESET : o->ruleset;
 	d->reason = o->state == PAL_ORG_SUSPENDED ? PAL_DROP_SUSPENDED : PAL_DROP_NO_RULE;
-	if (ruleset >= PAL_MAX_RULESETS)
-		return;
-	idx = gen * PAL_MAX_RULESETS + ruleset;
-	rs = bpf_map_lookup_elem(&rulesets, &idx);
-	if (!rs)
-		return;
-	dst = lookup_dst(p, rs, ruleset, gen);
-	if (!dst)
-		return;
 	cls = proto_class(p);
-	r = lookup_port(&dst->lists[cls], gen, cls == PAL_CLASS_ICMP ? 0 : p->dport);
+	if (pal_find_ports(p, ruleset, gen, cls, &ports))
+		return 0;
+	r = lookup_port(ports.off, ports.cnt, gen, cls == PAL_CLASS_ICMP ? 0 : p->dport);
 	if (!r)
-		return;
+		return 0;
 	d->verdict = r->verdict;
 	d->rule_slot = r->rule_slot;
 	d->rule_flags = r->flags;
 	d->reason = PAL_DROP_NONE;
+	return 0;
 }
 
 #endif

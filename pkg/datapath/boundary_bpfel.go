@@ -13,6 +13,23 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type BoundaryPalBlockKey struct {
+	_      structs.HostLayout
+	Owner  uint32
+	Gen    uint8
+	Family uint8
+	Kind   uint8
+	Pad    uint8
+	Addr   [2]uint32
+}
+
+type BoundaryPalBlockKind uint32
+
+const (
+	BoundaryPalBlockKindPAL_BLOCK_SOURCES BoundaryPalBlockKind = 0
+	BoundaryPalBlockKindPAL_BLOCK_DESTS   BoundaryPalBlockKind = 1
+)
+
 type BoundaryPalCaptureMeta struct {
 	_        structs.HostLayout
 	TsNs     uint64
@@ -189,14 +206,11 @@ const (
 )
 
 type BoundaryPalIngress struct {
-	_     structs.HostLayout
-	Id    uint32
-	Kind  uint8
-	N4    uint8
-	N6    uint8
-	Pad   uint8
-	Lens4 [24]uint8
-	Lens6 [24]uint8
+	_    structs.HostLayout
+	Id   uint32
+	Kind uint8
+	Pad  [3]uint8
+	Lens BoundaryPalLens
 }
 
 type BoundaryPalIngressKey struct {
@@ -213,6 +227,16 @@ const (
 	BoundaryPalIngressKindPAL_INGRESS_ORGS     BoundaryPalIngressKind = 0
 	BoundaryPalIngressKindPAL_INGRESS_SERVICES BoundaryPalIngressKind = 1
 )
+
+type BoundaryPalLens struct {
+	_     structs.HostLayout
+	N4    uint8
+	N6    uint8
+	Long4 uint8
+	Long6 uint8
+	Lens4 [24]uint8
+	Lens6 [24]uint8
+}
 
 type BoundaryPalLogBucket struct {
 	_        structs.HostLayout
@@ -298,11 +322,8 @@ const (
 )
 
 type BoundaryPalRuleset struct {
-	_     structs.HostLayout
-	N4    uint8
-	N6    uint8
-	Lens4 [24]uint8
-	Lens6 [24]uint8
+	_    structs.HostLayout
+	Lens BoundaryPalLens
 }
 
 type BoundaryPalSrcKey struct {
@@ -329,6 +350,7 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	BoundaryMapBlocks         = "blocks"
 	BoundaryMapCaptures       = "captures"
 	BoundaryMapConfig         = "config"
 	BoundaryMapDests          = "dests"
@@ -401,6 +423,7 @@ type BoundaryProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type BoundaryMapSpecs struct {
+	Blocks     *ebpf.MapSpec `ebpf:"blocks"`
 	Captures   *ebpf.MapSpec `ebpf:"captures"`
 	Config     *ebpf.MapSpec `ebpf:"config"`
 	Dests      *ebpf.MapSpec `ebpf:"dests"`
@@ -449,6 +472,7 @@ func (o *BoundaryObjects) Close() error {
 //
 // It can be passed to LoadBoundaryObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BoundaryMaps struct {
+	Blocks     *ebpf.Map `ebpf:"blocks"`
 	Captures   *ebpf.Map `ebpf:"captures"`
 	Config     *ebpf.Map `ebpf:"config"`
 	Dests      *ebpf.Map `ebpf:"dests"`
@@ -472,6 +496,7 @@ type BoundaryMaps struct {
 
 func (m *BoundaryMaps) Close() error {
 	return _BoundaryClose(
+		m.Blocks,
 		m.Captures,
 		m.Config,
 		m.Dests,

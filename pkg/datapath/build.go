@@ -37,6 +37,10 @@ func build(c *policy.Compiled, gen uint32, caps capacities, attached []string) (
 		return nil, fmt.Errorf("policy has %d destination and %d source prefixes; the datapath holds %d and %d",
 			len(t.dstKeys), len(t.srcKeys), caps.dests, caps.sources)
 	}
+	if uint32(len(t.blkKeys)) > caps.blocks {
+		return nil, fmt.Errorf("policy's long prefixes fall in %d blocks (/%d, /%d); the datapath holds %d",
+			len(t.blkKeys), block4, block6, caps.blocks)
+	}
 	return t, nil
 }
 
@@ -51,11 +55,8 @@ func (t *tables) addIngresses(c *policy.Compiled, gen uint32, caps capacities, a
 		}
 		v := BoundaryPalIngress{Id: uint32(id), Kind: uint8(BoundaryPalIngressKindPAL_INGRESS_ORGS)}
 		what := fmt.Sprintf("ingress %s vlan %d", in.Interface, in.VLAN)
-		prefixes := in.SourcePrefixes()
-		if v.N4, err = fillLens(v.Lens4[:], prefixes, 4, caps.lens, what); err != nil {
-			return err
-		}
-		if v.N6, err = fillLens(v.Lens6[:], prefixes, 6, caps.lens, what); err != nil {
+		owner := BoundaryPalBlockKey{Owner: uint32(id), Gen: uint8(gen), Kind: uint8(BoundaryPalBlockKindPAL_BLOCK_SOURCES)}
+		if err := t.fillLens(&v.Lens, in.SourcePrefixes(), owner, caps.lens, what); err != nil {
 			return err
 		}
 		t.orgIfs[uint32(ifindex)] = true
@@ -97,12 +98,8 @@ func (t *tables) addRuleset(c *policy.Compiled, i int, gen uint32, caps capaciti
 	if i > 0 {
 		what = "organisation " + c.Orgs[i-1].ID
 	}
-	prefixes := rs.DestPrefixes()
-	var err error
-	if v.N4, err = fillLens(v.Lens4[:], prefixes, 4, caps.lens, what); err != nil {
-		return err
-	}
-	if v.N6, err = fillLens(v.Lens6[:], prefixes, 6, caps.lens, what); err != nil {
+	owner := BoundaryPalBlockKey{Owner: uint32(i), Gen: uint8(gen), Kind: uint8(BoundaryPalBlockKindPAL_BLOCK_DESTS)}
+	if err := t.fillLens(&v.Lens, rs.DestPrefixes(), owner, caps.lens, what); err != nil {
 		return err
 	}
 	t.rsIdx = append(t.rsIdx, gen*caps.rulesets+uint32(i))

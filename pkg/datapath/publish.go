@@ -67,7 +67,7 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 	}
 	dp.lastFlip.at = time.Now()
 	dp.published = c
-	n := len(t.ingKeys) + len(t.srcKeys) + len(t.orgVals) + len(t.rsVals) + len(t.dstKeys) + len(t.portVals)
+	n := len(t.ingKeys) + len(t.srcKeys) + len(t.orgVals) + len(t.rsVals) + len(t.dstKeys) + len(t.blkKeys) + len(t.portVals)
 	return PublishResult{Generation: gen, Skipped: t.skipped, Entries: n}, nil
 }
 
@@ -111,6 +111,9 @@ func (dp *Datapath) clearGeneration(gen uint32) error {
 	if err := deleteWhere(m.Dests, func(k *BoundaryPalDstKey) bool { return uint32(k.Gen) == gen }); err != nil {
 		return fmt.Errorf("clear destinations: %w", err)
 	}
+	if err := deleteWhere(m.Blocks, func(k *BoundaryPalBlockKey) bool { return uint32(k.Gen) == gen }); err != nil {
+		return fmt.Errorf("clear prefix blocks: %w", err)
+	}
 	return nil
 }
 
@@ -147,6 +150,7 @@ func (dp *Datapath) write(t *tables) error {
 	}{
 		{"port ranges", m.PortRanges, t.portIdx, t.portVals, len(t.portIdx)},
 		{"destinations", m.Dests, t.dstKeys, t.dstVals, len(t.dstKeys)},
+		{"prefix blocks", m.Blocks, t.blkKeys, t.blkVals, len(t.blkKeys)},
 		{"rulesets", m.Rulesets, t.rsIdx, t.rsVals, len(t.rsIdx)},
 		{"organisations", m.Orgs, t.orgIdx, t.orgVals, len(t.orgIdx)},
 		{"sources", m.Sources, t.srcKeys, t.srcVals, len(t.srcKeys)},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/palisade-psn/palisade/pkg/policy"
 )
@@ -13,7 +14,7 @@ import (
 // written down once, in bpf/abi.h.
 type capacities struct {
 	orgs, rulesets, portRanges, ruleSlots, lens uint32
-	ingresses, sources, dests                   uint32
+	ingresses, sources, dests, blocks           uint32
 }
 
 func specCapacities(m *BoundaryMaps) capacities {
@@ -22,10 +23,11 @@ func specCapacities(m *BoundaryMaps) capacities {
 		rulesets:   m.Rulesets.MaxEntries() / 2,
 		portRanges: m.PortRanges.MaxEntries() / 2,
 		ruleSlots:  m.RuleStats.MaxEntries(),
-		lens:       uint32(len(BoundaryPalRuleset{}.Lens4)),
+		lens:       uint32(len(BoundaryPalLens{}.Lens4)),
 		ingresses:  m.Ingresses.MaxEntries() / 2,
 		sources:    m.Sources.MaxEntries() / 2,
 		dests:      m.Dests.MaxEntries() / 2,
+		blocks:     m.Blocks.MaxEntries() / 2,
 	}
 }
 
@@ -64,6 +66,8 @@ type tables struct {
 	rsVals   []BoundaryPalRuleset
 	dstKeys  []BoundaryPalDstKey
 	dstVals  []BoundaryPalDst
+	blkKeys  []BoundaryPalBlockKey
+	blkVals  []uint32
 	portIdx  []uint32
 	portVals []BoundaryPalPortRange
 	portRule []int           // rule index of each port range, for setSlots
@@ -71,13 +75,56 @@ type tables struct {
 	orgIfs   map[uint32]bool // ifindexes organisations come in on
 }
 
-func fillLens(dst []uint8, prefixes []netip.Prefix, fam int, max uint32, what string) (uint8, error) {
-	lens := policy.Lens(prefixes, fam)
-	if uint32(len(lens)) > max {
-		return 0, fmt.Errorf("%s uses %d distinct IPv%d prefix lengths; the datapath supports %d", what, len(lens), fam, max)
+// Block lengths: prefixes at least this long are summarised per block
+// (bpf/abi.h PAL_BLOCK4, PAL_BLOCK6).
+const block4, block6 = 24, 64
+
+// fillLens sets the prefix lengths of one owner, longest first, and adds
+// the block summaries of its long prefixes to t.
+func (t *tables) fillLens(l *BoundaryPalLens, prefixes []netip.Prefix, owner BoundaryPalBlockKey, max uint32, what string) error {
+	for _, fam := range []int{4, 6} {
+		lens := policy.Lens(prefixes, fam)
+		if uint32(len(lens)) > max {
+			return fmt.Errorf("%s uses %d distinct IPv%d prefix lengths; the datapath supports %d", what, len(lens), fam, max)
+		}
+		block, long := block4, &l.Long4
+		if fam == 4 {
+			l.N4 = uint8(copy(l.Lens4[:], lens))
+		} else {
+			block, long = block6, &l.Long6
+			l.N6 = uint8(copy(l.Lens6[:], lens))
+		}
+		for _, n := range lens {
+			if int(n) >= block {
+				*long++
+			}
+		}
+		t.addBlocks(prefixes, fam, block, lens, owner)
 	}
-	copy(dst, lens)
-	return uint8(len(lens)), nil
+	return nil
+}
+
+func (t *tables) addBlocks(prefixes []netip.Prefix, fam, block int, lens []uint8, owner BoundaryPalBlockKey) {
+	bits := map[netip.Prefix]uint32{}
+	var order []netip.Prefix
+	for _, p := range prefixes {
+		if int(family(p.Addr())) != fam || p.Bits() < block {
+			continue
+		}
+		b := netip.PrefixFrom(p.Addr(), block).Masked()
+		if _, ok := bits[b]; !ok {
+			order = append(order, b)
+		}
+		bits[b] |= 1 << slices.Index(lens, uint8(p.Bits()))
+	}
+	for _, b := range order {
+		k := owner
+		k.Family = uint8(fam)
+		w := addrWords(b.Addr())
+		copy(k.Addr[:], w[:2])
+		t.blkKeys = append(t.blkKeys, k)
+		t.blkVals = append(t.blkVals, bits[b])
+	}
 }
 
 func ifindexOf(name string) (int, error) {
