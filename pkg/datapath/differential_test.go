@@ -47,20 +47,30 @@ func compareRandom(t *testing.T, h *harness, rng *rand.Rand, sportBase, n int) {
 		iface string
 		vlan  uint16
 	}{{"org0", 0}, {"org1", 0}, {"org1", 100}, {"org1", 200}}
-	for i := 0; i < n; i++ {
+	compare(t, h, rng, sportBase, n, func() policy.Query {
 		in := ingresses[rng.IntN(len(ingresses))]
 		src, dst := pick(srcs4), pick(dsts4)
 		if rng.IntN(3) == 0 {
 			src, dst = pick(srcs6), pick(dsts6)
 		}
-		q := policy.Query{Interface: in.iface, VLAN: in.vlan, Src: src, Dst: dst, Port: ports[rng.IntN(len(ports))]}
+		return policy.Query{Interface: in.iface, VLAN: in.vlan, Src: src, Dst: dst, Port: ports[rng.IntN(len(ports))]}
+	})
+}
+
+// compare runs n first packets drawn by draw (protocol chosen here)
+// through Decide and the program: same verdict, and a drop counted under
+// the reason Decide gives.
+func compare(t *testing.T, h *harness, rng *rand.Rand, sportBase, n int, draw func() policy.Query) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		q := draw()
 		spec := randomFirstPacket(rng, &q, uint16(sportBase+i))
-		if in.vlan != 0 {
-			spec.VLANs = []uint16{in.vlan}
+		if q.VLAN != 0 {
+			spec.VLANs = []uint16{q.VLAN}
 		}
 		want := h.policy.Decide(q)
 		before := h.drops()
-		got := h.run(t, in.iface, packets.Build(spec))
+		got := h.run(t, q.Interface, packets.Build(spec))
 		after := h.drops()
 		if (want.Verdict == policy.Drop) != (got == xdpDrop) {
 			t.Fatalf("query %+v: explain says %v (%s), datapath action %d", q, want.Verdict, want.Reason, got)
