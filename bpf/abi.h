@@ -133,7 +133,9 @@ struct pal_ingress_key {
  * first long4 (long6) of them are at least a block long, and the blocks
  * map says which of those occur in the packet's block: only they are
  * probed, then the shorter ones. An address outside every block costs one
- * probe plus one per short length, however many lengths the owner uses. */
+ * probe plus one per short length, however many lengths the owner uses.
+ * Owners with fewer than two long lengths have no blocks: probing their
+ * one long length directly costs what the summary would. */
 struct pal_lens {
 	__u8 n4;
 	__u8 n6;

@@ -96,7 +96,7 @@ static __always_inline int same_ingress(const struct pal_flow *f, struct xdp_md 
  * spoofing the service side. */
 static __always_inline int reply_source_ok(struct xdp_md *ctx, const struct pal_pkt *p, __u32 gen)
 {
-	__u32 ifindex = ctx->ingress_ifindex, org;
+	__u32 ifindex = ctx->ingress_ifindex;
 	struct pal_ingress_key ik = {
 		.ifindex = ifindex, .vlan = p->vlan, .inner_vlan = p->inner_vlan, .gen = gen,
 	};
@@ -113,7 +113,7 @@ static __always_inline int reply_source_ok(struct xdp_md *ctx, const struct pal_
 		return 0; /* not ours: spoofed */
 	if (ing->kind != PAL_INGRESS_ORGS)
 		return 1;
-	return lookup_org(p, ing, gen, &org) == 0;
+	return pal_source_org(p, ing, gen) >= 0;
 }
 
 /* A packet whose 5-tuple has a flow. Returns -1 when the flow does not speak

@@ -42,8 +42,8 @@ static __always_inline __u32 block_lens(__u8 kind, __u32 owner, __u32 gen, __u8 
 	struct pal_block_key k = { .owner = owner, .gen = gen, .family = family, .kind = kind };
 	__u32 *bits;
 
-	if (!nlong)
-		return 0;
+	if (nlong < 2)
+		return ~0U; /* one long length: probing it costs what the summary would */
 	if (family == 4) {
 		k.addr[0] = addr[0] & prefix_mask(PAL_BLOCK4);
 	} else {
@@ -99,32 +99,41 @@ static __always_inline void *lookup_prefix(void *map, __u8 kind, __u32 owner, __
 
 _Static_assert(sizeof(struct pal_src_key) == sizeof(struct pal_dst_key), "sources and dests share a key layout");
 
-/* The lookups below are global functions: the verifier walks each once, on
- * its own, rather than once per place the program decides a packet. */
-
 /* The organisation owning the packet's source on this ingress, or -1: a
  * source not registered for the ingress it came in on is spoofed. */
+static __always_inline int lookup_org(const struct pal_pkt *p, const struct pal_ingress *ing,
+				      __u32 gen, __u32 *org)
+{
+	__u32 *v = lookup_prefix(&sources, PAL_BLOCK_SOURCES, ing->id, gen, p->family, p->src, &ing->lens);
+
+	if (!v)
+		return -1; /* nothing found: spoofed, drop */
+	*org = *v;
+	return 0;
+}
+
+/* lookup_org as a global function, for the reply checks: the verifier
+ * walks it once, on its own, not once per place the program calls it. */
 __attribute__((noinline)) int pal_source_org(const struct pal_pkt *p, const struct pal_ingress *ing, __u32 gen)
 {
-	__u32 *v;
+	__u32 org;
 
 	if (!p || !ing)
 		return -1;
-	v = lookup_prefix(&sources, PAL_BLOCK_SOURCES, ing->id, gen, p->family, p->src, &ing->lens);
-	return v ? (int)*v : -1;
+	return lookup_org(p, ing, gen, &org) ? -1 : (int)org;
 }
 
 /* The port ranges of protocol class cls that the ruleset's longest
  * destination prefix containing the packet's destination allows, in out;
  * -1 when no prefix contains it (no rule: drop). */
-__attribute__((noinline)) int pal_find_ports(const struct pal_pkt *p, __u32 ruleset, __u32 gen,
-					     __u32 cls, struct pal_port_list *out)
+static __always_inline int find_ports(const struct pal_pkt *p, __u32 ruleset, __u32 gen,
+				      __u32 cls, struct pal_port_list *out)
 {
 	__u32 idx = gen * PAL_MAX_RULESETS + ruleset;
 	struct pal_ruleset *rs;
 	struct pal_dst *v;
 
-	if (!p || !out || cls >= PAL_CLASS__MAX || ruleset >= PAL_MAX_RULESETS)
+	if (ruleset >= PAL_MAX_RULESETS)
 		return -1;
 	rs = bpf_map_lookup_elem(&rulesets, &idx);
 	if (!rs)
@@ -139,17 +148,6 @@ __attribute__((noinline)) int pal_find_ports(const struct pal_pkt *p, __u32 rule
 		*out = v->lists[PAL_CLASS_UDP];
 	else
 		*out = v->lists[PAL_CLASS_ICMP];
-	return 0;
-}
-
-static __always_inline int lookup_org(const struct pal_pkt *p, const struct pal_ingress *ing,
-				      __u32 gen, __u32 *org)
-{
-	int o = pal_source_org(p, ing, gen);
-
-	if (o < 0)
-		return -1; /* nothing found: spoofed, drop */
-	*org = o;
 	return 0;
 }
 
@@ -222,7 +220,7 @@ __attribute__((noinline)) int pal_decide(const struct pal_pkt *p, const struct p
 	ruleset = o->state == PAL_ORG_SUSPENDED ? PAL_REMEDIATION_RULESET : o->ruleset;
 	d->reason = o->state == PAL_ORG_SUSPENDED ? PAL_DROP_SUSPENDED : PAL_DROP_NO_RULE;
 	cls = proto_class(p);
-	if (pal_find_ports(p, ruleset, gen, cls, &ports))
+	if (find_ports(p, ruleset, gen, cls, &ports))
 		return 0;
 	r = lookup_port(ports.off, ports.cnt, gen, cls == PAL_CLASS_ICMP ? 0 : p->dport);
 	if (!r)

@@ -99,7 +99,9 @@ func (t *tables) fillLens(l *BoundaryPalLens, prefixes []netip.Prefix, owner Bou
 				*long++
 			}
 		}
-		t.addBlocks(prefixes, fam, block, lens, owner)
+		if *long >= 2 { // else the datapath probes the one long length directly
+			t.addBlocks(prefixes, fam, block, lens, owner)
+		}
 	}
 	return nil
 }
