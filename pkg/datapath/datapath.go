@@ -29,8 +29,9 @@ type Options struct {
 
 // Datapath is the loaded boundary program and its (pinned) maps.
 type Datapath struct {
-	pinPath string
-	objs    BoundaryObjects
+	pinPath  string
+	objs     BoundaryObjects
+	ceilings map[string]uint32 // compiled-in capacities of the tables sized to the policy
 	slots   *slotRegistry
 	lock    *os.File
 
@@ -79,6 +80,7 @@ func (dp *Datapath) load(opts Options) error {
 			m.Pinning = ebpf.PinByName
 		}
 	}
+	dp.ceilings = sizeSpec(spec, dp.pinPath)
 	if opts.FlowTableSize > 0 {
 		spec.Maps["flows"].MaxEntries = opts.FlowTableSize
 	}
@@ -95,7 +97,7 @@ func (dp *Datapath) load(opts Options) error {
 	if err != nil {
 		return fmt.Errorf("load boundary program: %w", err)
 	}
-	caps := specCapacities(&dp.objs.BoundaryMaps)
+	caps := dp.capacities()
 	dp.slots, err = openSlots(dp.pinPath, caps.orgs+caps.ruleSlots)
 	if err != nil {
 		dp.objs.Close()

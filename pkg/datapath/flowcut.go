@@ -92,7 +92,7 @@ func (dp *Datapath) SetOrgSuspended(org int, suspended bool) error {
 	if err != nil {
 		return err
 	}
-	idx := cfg.ActiveGen*specCapacities(&dp.objs.BoundaryMaps).orgs + uint32(org)
+	idx := cfg.ActiveGen*dp.capacities().orgs + uint32(org)
 	var v BoundaryPalOrg
 	if err := dp.objs.Orgs.Lookup(idx, &v); err != nil {
 		return fmt.Errorf("read organisation %d: %w", org, err)

@@ -36,7 +36,7 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 		return PublishResult{}, err
 	}
 	gen := (cfg.ActiveGen + 1) & 1
-	caps := specCapacities(&dp.objs.BoundaryMaps)
+	caps := dp.capacities()
 	t, err := build(c, gen, caps, attached)
 	if err != nil {
 		return PublishResult{}, fmt.Errorf("policy refused: %w", err)
@@ -50,6 +50,10 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 		time.Sleep(wait)
 	}
 	if err := dp.clearGeneration(gen); err != nil {
+		return PublishResult{}, err
+	}
+	need := map[string]uint32{"sources": uint32(len(t.srcKeys)), "dests": uint32(len(t.dstKeys)), "blocks": uint32(len(t.blkKeys))}
+	if err := dp.growFor(need); err != nil {
 		return PublishResult{}, err
 	}
 	if err := dp.write(t); err != nil {

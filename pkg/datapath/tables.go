@@ -10,14 +10,16 @@ import (
 	"github.com/palisade-psn/palisade/pkg/policy"
 )
 
-// Capacities of the compiled object, read off its map specs so they are
-// written down once, in bpf/abi.h.
+// Capacities of the compiled object, read off its maps so they are
+// written down once, in bpf/abi.h; the tables sized to the policy grow up
+// to their compiled-in capacity (resize.go).
 type capacities struct {
 	orgs, rulesets, portRanges, ruleSlots, lens uint32
 	ingresses, sources, dests, blocks           uint32
 }
 
-func specCapacities(m *BoundaryMaps) capacities {
+func (dp *Datapath) capacities() capacities {
+	m := &dp.objs.BoundaryMaps
 	return capacities{
 		orgs:       m.Orgs.MaxEntries() / 2,
 		rulesets:   m.Rulesets.MaxEntries() / 2,
@@ -25,9 +27,9 @@ func specCapacities(m *BoundaryMaps) capacities {
 		ruleSlots:  m.RuleStats.MaxEntries(),
 		lens:       uint32(len(BoundaryPalLens{}.Lens4)),
 		ingresses:  m.Ingresses.MaxEntries() / 2,
-		sources:    m.Sources.MaxEntries() / 2,
-		dests:      m.Dests.MaxEntries() / 2,
-		blocks:     m.Blocks.MaxEntries() / 2,
+		sources:    dp.ceilings["sources"] / 2,
+		dests:      dp.ceilings["dests"] / 2,
+		blocks:     dp.ceilings["blocks"] / 2,
 	}
 }
 

@@ -1,0 +1,201 @@
+package datapath
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"reflect"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+)
+
+// The prefix tables are hash maps sized to the policy, not to the largest
+// policy the datapath could hold: a hash map's bucket array is as long as
+// its capacity, and a small policy spread over a large array costs a cache
+// and TLB miss per lookup (about a fifth of the refusal rate at 1,000 rules
+// here). They start small and grow when a policy needs more: the program
+// is loaded again with larger copies of them and swapped into every pinned
+// link, each packet decided wholly by the old program or the new one.
+
+// sizedMaps are the tables sized to the policy, by pin name.
+var sizedMaps = []string{"sources", "dests", "blocks"}
+
+// initialSize is the capacity of a fresh prefix table: two generations of
+// a few thousand prefixes, 64 KiB of buckets.
+const initialSize = 4096
+
+func (m *BoundaryMaps) sized(name string) **ebpf.Map {
+	switch name {
+	case "sources":
+		return &m.Sources
+	case "dests":
+		return &m.Dests
+	case "blocks":
+		return &m.Blocks
+	}
+	panic("datapath: no sized map " + name)
+}
+
+// sizeSpec gives the prefix tables the capacity of the ones pinned (so they
+// are reused), or initialSize when there are none yet. It returns each
+// table's compiled-in capacity: the ceiling growth stops at.
+func sizeSpec(spec *ebpf.CollectionSpec, pin string) map[string]uint32 {
+	ceilings := map[string]uint32{}
+	for _, name := range sizedMaps {
+		ms := spec.Maps[name]
+		ceilings[name] = ms.MaxEntries
+		ms.MaxEntries = min(initialSize, ms.MaxEntries)
+		if m, err := ebpf.LoadPinnedMap(filepath.Join(pin, name), nil); err == nil {
+			ms.MaxEntries = m.MaxEntries()
+			m.Close()
+		}
+	}
+	return ceilings
+}
+
+// growFor makes sure each prefix table can take need more entries besides
+// the ones it holds (the active generation: the idle one is cleared). A
+// table grows to twice what it must hold, rounded to a power of two, up to
+// its ceiling; build has already refused policies beyond the ceilings.
+func (dp *Datapath) growFor(need map[string]uint32) error {
+	grow := map[string]uint32{}
+	for _, name := range sizedMaps {
+		m := *dp.objs.sized(name)
+		held, err := countEntries(m)
+		if err != nil {
+			return fmt.Errorf("count %s: %w", name, err)
+		}
+		want := held + need[name]
+		if want <= m.MaxEntries() {
+			continue
+		}
+		grow[name] = min(max(uint32(1)<<bits.Len32(2*want-1), initialSize), dp.ceilings[name])
+	}
+	if len(grow) == 0 {
+		return nil
+	}
+	return dp.reloadWith(grow)
+}
+
+func countEntries(m *ebpf.Map) (uint32, error) {
+	var n uint32
+	k, v := make([]byte, m.KeySize()), make([]byte, m.ValueSize())
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		n++
+	}
+	return n, it.Err()
+}
+
+// reloadWith loads the program again with the tables in grow at their new
+// capacities (copies of the old ones) and every other map shared, swaps it
+// into the pinned links, then pins the new tables in place of the old.
+func (dp *Datapath) reloadWith(grow map[string]uint32) error {
+	spec, err := LoadBoundary()
+	if err != nil {
+		return fmt.Errorf("load boundary spec: %w", err)
+	}
+	repl := map[string]*ebpf.Map{}
+	for name, m := range dp.objs.mapsByName() {
+		if _, ok := grow[name]; !ok {
+			repl[name] = m
+			spec.Maps[name].MaxEntries = m.MaxEntries() // as loaded: sized, or resized by options
+		}
+	}
+	for name, size := range grow {
+		spec.Maps[name].MaxEntries = size
+		spec.Maps[name].Pinning = ebpf.PinNone
+	}
+	var next BoundaryObjects
+	if err := spec.LoadAndAssign(&next, &ebpf.CollectionOptions{MapReplacements: repl}); err != nil {
+		return fmt.Errorf("load boundary program with larger tables: %w", err)
+	}
+	fresh := map[string]*ebpf.Map{}
+	for name := range grow {
+		fresh[name] = *next.sized(name)
+	}
+	if err := dp.swapIn(&next, fresh); err != nil {
+		next.Close()
+		return err
+	}
+	return nil
+}
+
+// swapIn copies the old tables into the fresh ones, moves the pinned links
+// to next's program and adopts next's program and fresh tables. The other
+// maps of next are clones of dp's own: those are closed, dp's kept, so
+// handles held elsewhere (counters, readers) stay valid.
+func (dp *Datapath) swapIn(next *BoundaryObjects, fresh map[string]*ebpf.Map) error {
+	for name, m := range fresh {
+		if err := copyEntries(*dp.objs.sized(name), m); err != nil {
+			return fmt.Errorf("copy %s into its larger table: %w", name, err)
+		}
+	}
+	ifaces, err := dp.Attached()
+	if err != nil {
+		return err
+	}
+	for _, ifname := range ifaces {
+		l, err := link.LoadPinnedLink(dp.linkPin(ifname), nil)
+		if err != nil {
+			return fmt.Errorf("open pinned link of %s: %w", ifname, err)
+		}
+		err = l.Update(next.XdpBoundary)
+		l.Close()
+		if err != nil {
+			return fmt.Errorf("swap program on %s: %w", ifname, err)
+		}
+	}
+	var errs []error
+	for name, m := range fresh {
+		path := filepath.Join(dp.pinPath, name)
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		errs = append(errs, m.Pin(path))
+		old := dp.objs.sized(name)
+		errs = append(errs, (*old).Close())
+		*old = m
+		*next.sized(name) = nil
+	}
+	old := dp.objs.XdpBoundary
+	dp.objs.XdpBoundary, next.XdpBoundary = next.XdpBoundary, nil
+	errs = append(errs, old.Close(), next.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("adopt larger tables: %w", err)
+	}
+	return nil
+}
+
+func copyEntries(from, to *ebpf.Map) error {
+	var keys, vals [][]byte
+	k, v := make([]byte, from.KeySize()), make([]byte, from.ValueSize())
+	it := from.Iterate()
+	for it.Next(&k, &v) {
+		keys, vals = append(keys, append([]byte(nil), k...)), append(vals, append([]byte(nil), v...))
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	for i := range keys {
+		if err := to.Put(keys[i], vals[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mapsByName lists the loaded maps by their names in the object.
+func (o *BoundaryObjects) mapsByName() map[string]*ebpf.Map {
+	out := map[string]*ebpf.Map{}
+	v := reflect.ValueOf(&o.BoundaryMaps).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if name := v.Type().Field(i).Tag.Get("ebpf"); name != "" {
+			out[name] = v.Field(i).Interface().(*ebpf.Map)
+		}
+	}
+	return out
+}

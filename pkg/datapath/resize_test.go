@@ -1,0 +1,92 @@
+package datapath
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"path/filepath"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/palisade-psn/palisade/pkg/policy"
+)
+
+// TestTablesGrowWithThePolicy starts with small prefix tables, publishes a
+// policy that needs more while the program is attached, and checks that the
+// tables grew (pinned too), that the link runs the reloaded program, that
+// its decisions are still Decide's, and that a restarted datapath takes the
+// grown tables over.
+func TestTablesGrowWithThePolicy(t *testing.T) {
+	h := newHarness(t)
+	h.publish("testdata/policy")
+	if got := h.dp.Maps().Dests.MaxEntries(); got != initialSize {
+		t.Fatalf("fresh dests table holds %d, want %d", got, initialSize)
+	}
+	if err := h.ns.Do(func() error { _, err := h.dp.Attach("svc0", Native); return err }); err != nil {
+		t.Fatal(err)
+	}
+	before := linkProgram(t, h)
+
+	big := syntheticPolicy(40, 150, 3) // 6,000 destinations a generation
+	h.policy = policy.Compile(big)
+	if err := h.ns.Do(func() error { _, err := h.dp.Publish(h.policy, testIfaces); return err }); err != nil {
+		t.Fatalf("publish the larger policy: %v", err)
+	}
+	grown := h.dp.Maps().Dests.MaxEntries()
+	if grown <= initialSize {
+		t.Fatalf("dests table still holds %d after a policy of 6,000 destinations", grown)
+	}
+	pinned, err := ebpf.LoadPinnedMap(filepath.Join(h.dp.PinPath(), "dests"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pinned.MaxEntries() != grown {
+		t.Errorf("pinned dests holds %d, the loaded one %d", pinned.MaxEntries(), grown)
+	}
+	pinned.Close()
+	after := linkProgram(t, h)
+	info, err := h.dp.Program().Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := info.ID(); after == before || after != id {
+		t.Errorf("link runs program %d (before the growth %d), the datapath's is %d", after, before, id)
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	compare(t, h, rng, 30000, 400, func() policy.Query {
+		o := big.Orgs[2*rng.IntN(len(big.Orgs)/2)] // the ones behind org0
+		r := o.Allow[rng.IntN(len(o.Allow))]
+		q := policy.Query{Interface: "org0", Src: o.Prefixes[0].Addr().Next(), Dst: r.To[0].Addr(), Port: r.Ports[0].Lo}
+		if rng.IntN(2) == 0 { // and as many somewhere else
+			q.Dst = netip.AddrFrom4([4]byte{198, 19, byte(rng.IntN(256)), byte(rng.IntN(256))})
+			q.Port = uint16(1 + rng.IntN(60000))
+		}
+		return q
+	})
+
+	// A restart reuses the grown tables rather than refusing them.
+	pin := h.dp.PinPath()
+	h.dp.Close()
+	h.dp, err = Open(Options{PinPath: pin, FlowTableSize: 4096})
+	if err != nil {
+		t.Fatalf("reopen over grown tables: %v", err)
+	}
+	if got := h.dp.Maps().Dests.MaxEntries(); got != grown {
+		t.Errorf("reopened dests holds %d, want the grown %d", got, grown)
+	}
+}
+
+// linkProgram is the program ID the pinned link of svc0 runs.
+func linkProgram(t *testing.T, h *harness) ebpf.ProgramID {
+	t.Helper()
+	l, err := link.LoadPinnedLink(h.dp.linkPin("svc0"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	info, err := l.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Program
+}
