@@ -309,12 +309,24 @@ static __always_inline int parse_l4(struct hdr_cursor *c, struct pal_pkt *p, voi
 	return PAL_DROP_L4_UNSUPPORTED;
 }
 
-/* IPv6 neighbour discovery (router/neighbour solicitation and advertisement,
- * redirect) is link-local control traffic the gateway needs. */
+/* IPv6 link-local control traffic the gateway's links need: neighbour
+ * discovery (router/neighbour solicitation and advertisement, redirect),
+ * and multicast listener discovery (queries, reports, done: types 130-132
+ * and 143) from a link-local or unspecified source to a multicast group,
+ * which every IPv6 interface sends when it comes up. */
 static __always_inline int is_ndp(struct pal_pkt *p)
 {
-	return p->family == 6 && p->proto == IPPROTO_ICMPV6 &&
-	       p->icmp_type >= 133 && p->icmp_type <= 137 && p->frag == PAL_FRAG_NONE;
+	__u8 t = p->icmp_type;
+
+	if (p->family != 6 || p->proto != IPPROTO_ICMPV6 || p->frag != PAL_FRAG_NONE)
+		return 0;
+	if (t >= 133 && t <= 137)
+		return 1;
+	if (!((t >= 130 && t <= 132) || t == 143))
+		return 0;
+	return (p->dst[0] & bpf_htonl(0xff000000)) == bpf_htonl(0xff000000) &&
+	       ((p->src[0] & bpf_htonl(0xffc00000)) == bpf_htonl(0xfe800000) ||
+		!(p->src[0] | p->src[1] | p->src[2] | p->src[3]));
 }
 
 static __always_inline int parse_packet(struct xdp_md *ctx, struct pal_pkt *p)

@@ -1,11 +1,17 @@
 package datapath
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/google/gopacket/layers"
 	"github.com/palisade-psn/palisade/internal/packets"
 )
+
+// mld is an MLDv2 report (ICMPv6 type 143) from src to ff02::16.
+func mld(src netip.Addr) packets.Spec {
+	return packets.Spec{Src: src, Dst: netip.MustParseAddr("ff02::16"), Proto: layers.IPProtocolICMPv6, ICMPType: 143}
+}
 
 func withExt(s packets.Spec, ext ...packets.Ext) packets.Spec {
 	s.IPv6Ext = ext
@@ -56,6 +62,9 @@ func TestParsePaths(t *testing.T) {
 		{"ipv4 later fragment of a refused flow", "org0", withFrag(tcp(alpha4, web4, 41012, 22, packets.SYN), 81, 185, false), xdpDrop, "fragment"},
 		{"ipv4 first fragment of an allowed flow", "org0", withFrag(syn4(41013), 82, 0, true), xdpPass, ""},
 		{"ipv4 later fragment follows its first", "org0", withFrag(syn4(41013), 82, 185, false), xdpPass, ""},
+		{"ipv6 mld report from link-local is link control", "org0", mld(netip.MustParseAddr("fe80::1")), xdpPass, ""},
+		{"ipv6 mld report during dad is link control", "org0", mld(netip.IPv6Unspecified()), xdpPass, ""},
+		{"ipv6 mld-typed packet from a routable source is not", "org0", mld(alpha6), xdpDrop, "no_flow"},
 	}
 	runCases(t, h, cases)
 }
