@@ -150,8 +150,7 @@ enum pal_block_kind {
 	PAL_BLOCK_DESTS = 1,
 };
 
-/* blocks: (owner, block of PAL_BLOCK4/PAL_BLOCK6 bits) -> bit i set when
- * the owner has a prefix of its i-th length inside the block. */
+/* blocks: (owner, block of PAL_BLOCK4/PAL_BLOCK6 bits) -> struct pal_block. */
 struct pal_block_key {
 	__u32 owner; /* ingress id (sources) or ruleset (destinations) */
 	__u8 gen;
@@ -210,6 +209,18 @@ struct pal_port_list {
  * compiler folds every shorter covering prefix of the same ruleset into it. */
 struct pal_dst {
 	struct pal_port_list lists[PAL_CLASS__MAX];
+};
+
+/* blocks value. When the block holds a single long prefix of the owner,
+ * the summary carries that prefix and its answer, so the common case of a
+ * prefix alone in its /24 (/64) costs one lookup, not two. */
+struct pal_block {
+	__u32 lens;         /* bit i: the owner's i-th length occurs in the block */
+	__u8 only_plen;     /* the one prefix's length; 0: several share the block */
+	__u8 pad[3];
+	__u32 only_addr[4]; /* the one prefix, masked */
+	__u32 org;          /* its answer, sources: organisation index */
+	struct pal_dst dst; /* its answer, destinations */
 };
 
 /* port_ranges: indexed gen * PAL_MAX_PORT_RANGES + off + i. */

@@ -116,9 +116,11 @@ static __always_inline void frag_key_of(const struct pal_pkt *p, struct pal_frag
 	k->family = p->family;
 }
 
-/* The first fragment of an allowed packet lets its later fragments follow. */
-static __always_inline void frag_remember(const struct pal_pkt *p, __u32 org_slot, __u32 rule_slot,
-					  __u8 verdict, __u64 now)
+/* The first fragment of an allowed packet lets its later fragments follow.
+ * A global function: its key and value live on its own stack, not in the
+ * program's deepest call chain (512 bytes for all of it). */
+__attribute__((noinline)) int pal_frag_remember(const struct pal_pkt *p, __u32 org_slot, __u32 rule_slot,
+						__u32 verdict, __u64 now)
 {
 	struct pal_frag_key k = {};
 	struct pal_frag v = {
@@ -128,10 +130,17 @@ static __always_inline void frag_remember(const struct pal_pkt *p, __u32 org_slo
 		.verdict = verdict,
 	};
 
-	if (p->frag != PAL_FRAG_FIRST)
-		return;
+	if (!p)
+		return -1;
 	frag_key_of(p, &k);
-	bpf_map_update_elem(&frags, &k, &v, BPF_ANY);
+	return bpf_map_update_elem(&frags, &k, &v, BPF_ANY);
+}
+
+static __always_inline void frag_remember(const struct pal_pkt *p, __u32 org_slot, __u32 rule_slot,
+					  __u8 verdict, __u64 now)
+{
+	if (p->frag == PAL_FRAG_FIRST)
+		pal_frag_remember(p, org_slot, rule_slot, verdict, now);
 }
 
 #endif

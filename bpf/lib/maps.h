@@ -62,7 +62,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC); /* sized for scale, filled on demand */
 	__uint(max_entries, 2 * PAL_MAX_BLOCKS);
 	__type(key, struct pal_block_key);
-	__type(value, __u32);
+	__type(value, struct pal_block);
 } blocks SEC(".maps");
 
 struct {

@@ -95,16 +95,17 @@ static __always_inline void log_drop(struct xdp_md *ctx, const struct pal_pkt *p
 /* Copies the packet's first snaplen bytes with its verdict to the agent, at
  * the point of decision: dropped packets are captured too. The perf buffer
  * is per CPU and lossy by design: when the agent falls behind, samples are
- * lost and counted, enforcement never waits. */
-static __always_inline void capture(struct xdp_md *ctx, const struct pal_config *cfg,
-				    __u32 org_slot, __u32 rule_slot, __u8 verdict, __u32 reason)
+ * lost and counted, enforcement never waits. A global function, so its
+ * record is on its own stack; verdict_reason is verdict << 16 | reason. */
+__attribute__((noinline)) int pal_capture(struct xdp_md *ctx, __u32 snaplen, __u32 org_slot,
+					  __u32 rule_slot, __u32 verdict_reason)
 {
-	__u64 len = (__u64)(ctx->data_end - ctx->data);
-	__u64 snap = cfg->capture_snaplen;
 	struct pal_capture_meta m = {};
+	__u64 len, snap = snaplen;
 
-	if (cfg->capture_slot != org_slot + 1)
-		return;
+	if (!ctx)
+		return -1;
+	len = (__u64)(ctx->data_end - ctx->data);
 	if (snap > len)
 		snap = len;
 	m.ts_ns = bpf_ktime_get_ns();
@@ -113,12 +114,20 @@ static __always_inline void capture(struct xdp_md *ctx, const struct pal_config 
 	m.rule_slot = rule_slot;
 	m.pkt_len = len;
 	m.cap_len = snap;
-	m.verdict = verdict;
-	m.reason = reason;
+	m.verdict = verdict_reason >> 16;
+	m.reason = verdict_reason & 0xffff;
 	if (bpf_perf_event_output(ctx, &captures, BPF_F_CURRENT_CPU | (snap << 32), &m, sizeof(m)))
 		obs_count(PAL_OBS_CAPTURE_LOST);
 	else
 		obs_count(PAL_OBS_CAPTURED);
+	return 0;
+}
+
+static __always_inline void capture(struct xdp_md *ctx, const struct pal_config *cfg,
+				    __u32 org_slot, __u32 rule_slot, __u8 verdict, __u32 reason)
+{
+	if (cfg->capture_slot == org_slot + 1)
+		pal_capture(ctx, cfg->capture_snaplen, org_slot, rule_slot, (__u32)verdict << 16 | reason);
 }
 
 #endif

@@ -35,23 +35,19 @@ static __always_inline void mask_addr(__u32 *out, const __u32 *in, __u8 family, 
 	out[3] = in[3] & prefix_mask(plen - 96);
 }
 
-/* Which of an owner's long prefix lengths occur in addr's block. */
-static __always_inline __u32 block_lens(__u8 kind, __u32 owner, __u32 gen, __u8 family,
-					const __u32 *addr, __u8 nlong)
+/* The summary of addr's block for an owner, or NULL. */
+static __always_inline struct pal_block *block_of(__u8 kind, __u32 owner, __u32 gen, __u8 family,
+						  const __u32 *addr)
 {
 	struct pal_block_key k = { .owner = owner, .gen = gen, .family = family, .kind = kind };
-	__u32 *bits;
 
-	if (nlong < 2)
-		return ~0U; /* one long length: probing it costs what the summary would */
 	if (family == 4) {
 		k.addr[0] = addr[0] & prefix_mask(PAL_BLOCK4);
 	} else {
 		k.addr[0] = addr[0]; /* PAL_BLOCK6 is 64: two whole words */
 		k.addr[1] = addr[1];
 	}
-	bits = bpf_map_lookup_elem(&blocks, &k);
-	return bits ? *bits : 0;
+	return bpf_map_lookup_elem(&blocks, &k);
 }
 
 /* Index of the lowest bit set in x (x != 0), without a branch. */
@@ -73,12 +69,24 @@ static __always_inline void *lookup_prefix(void *map, __u8 kind, __u32 owner, __
 {
 	struct pal_src_key k = { .ingress = owner, .gen = gen, .family = family };
 	__u8 n = family == 4 ? l->n4 : l->n6, nlong = family == 4 ? l->long4 : l->long6;
-	__u32 in_block = block_lens(kind, owner, gen, family, addr, nlong);
-	__u32 todo, i;
+	__u32 in_block = ~0U, todo, i; /* one long length: probing it costs what a summary would */
+	struct pal_block *b;
 	void *v;
 
 	if (n > PAL_MAX_LENS || nlong > n)
 		return NULL;
+	if (nlong >= 2) {
+		b = block_of(kind, owner, gen, family, addr);
+		in_block = b ? b->lens : 0;
+		if (b && b->only_plen) {
+			/* The block's one long prefix carries its answer: no second lookup. */
+			mask_addr(k.addr, addr, family, b->only_plen);
+			if (k.addr[0] == b->only_addr[0] && k.addr[1] == b->only_addr[1] &&
+			    k.addr[2] == b->only_addr[2] && k.addr[3] == b->only_addr[3])
+				return kind == PAL_BLOCK_SOURCES ? (void *)&b->org : (void *)&b->dst;
+			in_block = 0; /* it does not hold addr: only the short lengths remain */
+		}
+	}
 	/* Every length, less the long ones that do not occur in this block. */
 	todo = ((1U << n) - 1) & ~(((1U << nlong) - 1) & ~in_block);
 	for (int j = 0; j < PAL_MAX_LENS; j++) {

@@ -13,6 +13,16 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type BoundaryPalBlock struct {
+	_        structs.HostLayout
+	Lens     uint32
+	OnlyPlen uint8
+	Pad      [3]uint8
+	OnlyAddr [4]uint32
+	Org      uint32
+	Dst      BoundaryPalDst
+}
+
 type BoundaryPalBlockKey struct {
 	_      structs.HostLayout
 	Owner  uint32

@@ -56,7 +56,8 @@ func (t *tables) addIngresses(c *policy.Compiled, gen uint32, caps capacities, a
 		v := BoundaryPalIngress{Id: uint32(id), Kind: uint8(BoundaryPalIngressKindPAL_INGRESS_ORGS)}
 		what := fmt.Sprintf("ingress %s vlan %d", in.Interface, in.VLAN)
 		owner := BoundaryPalBlockKey{Owner: uint32(id), Gen: uint8(gen), Kind: uint8(BoundaryPalBlockKindPAL_BLOCK_SOURCES)}
-		if err := t.fillLens(&v.Lens, in.SourcePrefixes(), owner, caps.lens, what); err != nil {
+		org := func(i int) (uint32, BoundaryPalDst) { return uint32(in.Sources[i].Org), BoundaryPalDst{} }
+		if err := t.fillLens(&v.Lens, in.SourcePrefixes(), owner, org, caps.lens, what); err != nil {
 			return err
 		}
 		t.orgIfs[uint32(ifindex)] = true
@@ -93,17 +94,11 @@ func (t *tables) addIngresses(c *policy.Compiled, gen uint32, caps capacities, a
 
 func (t *tables) addRuleset(c *policy.Compiled, i int, gen uint32, caps capacities) error {
 	rs := &c.Rulesets[i]
-	var v BoundaryPalRuleset
 	what := fmt.Sprintf("ruleset %d", i)
 	if i > 0 {
 		what = "organisation " + c.Orgs[i-1].ID
 	}
-	owner := BoundaryPalBlockKey{Owner: uint32(i), Gen: uint8(gen), Kind: uint8(BoundaryPalBlockKindPAL_BLOCK_DESTS)}
-	if err := t.fillLens(&v.Lens, rs.DestPrefixes(), owner, caps.lens, what); err != nil {
-		return err
-	}
-	t.rsIdx = append(t.rsIdx, gen*caps.rulesets+uint32(i))
-	t.rsVals = append(t.rsVals, v)
+	first := len(t.dstVals)
 	for _, d := range rs.Dests {
 		var dv BoundaryPalDst
 		for cl, ranges := range d.Ports {
@@ -123,6 +118,14 @@ func (t *tables) addRuleset(c *policy.Compiled, i int, gen uint32, caps capaciti
 		})
 		t.dstVals = append(t.dstVals, dv)
 	}
+	var v BoundaryPalRuleset
+	owner := BoundaryPalBlockKey{Owner: uint32(i), Gen: uint8(gen), Kind: uint8(BoundaryPalBlockKindPAL_BLOCK_DESTS)}
+	dst := func(j int) (uint32, BoundaryPalDst) { return 0, t.dstVals[first+j] }
+	if err := t.fillLens(&v.Lens, rs.DestPrefixes(), owner, dst, caps.lens, what); err != nil {
+		return err
+	}
+	t.rsIdx = append(t.rsIdx, gen*caps.rulesets+uint32(i))
+	t.rsVals = append(t.rsVals, v)
 	return nil
 }
 

@@ -57,7 +57,11 @@ func TestTablesGrowWithThePolicy(t *testing.T) {
 		o := big.Orgs[2*rng.IntN(len(big.Orgs)/2)] // the ones behind org0
 		r := o.Allow[rng.IntN(len(o.Allow))]
 		q := policy.Query{Interface: "org0", Src: o.Prefixes[0].Addr().Next(), Dst: r.To[0].Addr(), Port: r.Ports[0].Lo}
-		if rng.IntN(2) == 0 { // and as many somewhere else
+		switch rng.IntN(3) {
+		case 0: // another host of the rule's /24, on its port: mostly not its prefix
+			b := q.Dst.As4()
+			q.Dst = netip.AddrFrom4([4]byte{b[0], b[1], b[2], byte(rng.IntN(256))})
+		case 1: // somewhere else
 			q.Dst = netip.AddrFrom4([4]byte{198, 19, byte(rng.IntN(256)), byte(rng.IntN(256))})
 			q.Port = uint16(1 + rng.IntN(60000))
 		}

@@ -69,7 +69,7 @@ type tables struct {
 	dstKeys  []BoundaryPalDstKey
 	dstVals  []BoundaryPalDst
 	blkKeys  []BoundaryPalBlockKey
-	blkVals  []uint32
+	blkVals  []BoundaryPalBlock
 	portIdx  []uint32
 	portVals []BoundaryPalPortRange
 	portRule []int           // rule index of each port range, for setSlots
@@ -81,9 +81,13 @@ type tables struct {
 // (bpf/abi.h PAL_BLOCK4, PAL_BLOCK6).
 const block4, block6 = 24, 64
 
+// answer is what an owner's i-th prefix stands for: the organisation (its
+// sources) or what the destination allows (a ruleset's destinations).
+type answer func(i int) (org uint32, dst BoundaryPalDst)
+
 // fillLens sets the prefix lengths of one owner, longest first, and adds
 // the block summaries of its long prefixes to t.
-func (t *tables) fillLens(l *BoundaryPalLens, prefixes []netip.Prefix, owner BoundaryPalBlockKey, max uint32, what string) error {
+func (t *tables) fillLens(l *BoundaryPalLens, prefixes []netip.Prefix, owner BoundaryPalBlockKey, ans answer, max uint32, what string) error {
 	for _, fam := range []int{4, 6} {
 		lens := policy.Lens(prefixes, fam)
 		if uint32(len(lens)) > max {
@@ -102,24 +106,39 @@ func (t *tables) fillLens(l *BoundaryPalLens, prefixes []netip.Prefix, owner Bou
 			}
 		}
 		if *long >= 2 { // else the datapath probes the one long length directly
-			t.addBlocks(prefixes, fam, block, lens, owner)
+			t.addBlocks(prefixes, fam, block, lens, owner, ans)
 		}
 	}
 	return nil
 }
 
-func (t *tables) addBlocks(prefixes []netip.Prefix, fam, block int, lens []uint8, owner BoundaryPalBlockKey) {
-	bits := map[netip.Prefix]uint32{}
+// addBlocks summarises the owner's long prefixes of family fam per block;
+// a block holding one of them carries it and its answer.
+func (t *tables) addBlocks(prefixes []netip.Prefix, fam, block int, lens []uint8, owner BoundaryPalBlockKey, ans answer) {
+	type summary struct {
+		v     BoundaryPalBlock
+		count int
+	}
+	blocks := map[netip.Prefix]*summary{}
 	var order []netip.Prefix
-	for _, p := range prefixes {
+	for i, p := range prefixes {
 		if int(family(p.Addr())) != fam || p.Bits() < block {
 			continue
 		}
 		b := netip.PrefixFrom(p.Addr(), block).Masked()
-		if _, ok := bits[b]; !ok {
+		s := blocks[b]
+		if s == nil {
+			s = &summary{}
+			blocks[b] = s
 			order = append(order, b)
 		}
-		bits[b] |= 1 << slices.Index(lens, uint8(p.Bits()))
+		s.v.Lens |= 1 << slices.Index(lens, uint8(p.Bits()))
+		if s.count++; s.count == 1 {
+			s.v.OnlyPlen, s.v.OnlyAddr = uint8(p.Bits()), addrWords(p.Masked().Addr())
+			s.v.Org, s.v.Dst = ans(i)
+		} else {
+			s.v.OnlyPlen, s.v.OnlyAddr, s.v.Org, s.v.Dst = 0, [4]uint32{}, 0, BoundaryPalDst{}
+		}
 	}
 	for _, b := range order {
 		k := owner
@@ -127,7 +146,7 @@ func (t *tables) addBlocks(prefixes []netip.Prefix, fam, block int, lens []uint8
 		w := addrWords(b.Addr())
 		copy(k.Addr[:], w[:2])
 		t.blkKeys = append(t.blkKeys, k)
-		t.blkVals = append(t.blkVals, bits[b])
+		t.blkVals = append(t.blkVals, blocks[b].v)
 	}
 }
 
