@@ -49,11 +49,12 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 	if wait := graceAfterFlip - time.Since(dp.lastFlip.at); wait > 0 {
 		time.Sleep(wait)
 	}
-	if err := dp.clearGeneration(gen); err != nil {
+	held, err := dp.clearGeneration(gen)
+	if err != nil {
 		return PublishResult{}, err
 	}
 	need := map[string]uint32{"sources": uint32(len(t.srcKeys)), "dests": uint32(len(t.dstKeys)), "blocks": uint32(len(t.blkKeys))}
-	if err := dp.growFor(need); err != nil {
+	if err := dp.growFor(held, need); err != nil {
 		return PublishResult{}, err
 	}
 	if err := dp.write(t); err != nil {
@@ -102,46 +103,62 @@ func (dp *Datapath) assignSlots(c *policy.Compiled, caps capacities) (map[string
 	return orgSlots, ruleSlots, nil
 }
 
-// clearGeneration removes gen's entries from the hash maps. Array entries
-// need no clearing: only hash entries of the same generation lead to them.
-func (dp *Datapath) clearGeneration(gen uint32) error {
+// clearGeneration removes gen's entries from the hash maps and says how
+// many entries each prefix table still holds (the other generation's).
+// Array entries need no clearing: only hash entries of the same generation
+// lead to them.
+func (dp *Datapath) clearGeneration(gen uint32) (held map[string]uint32, err error) {
 	m := &dp.objs.BoundaryMaps
-	if err := deleteWhere(m.Ingresses, func(k *BoundaryPalIngressKey) bool { return k.Gen == gen }); err != nil {
-		return fmt.Errorf("clear ingresses: %w", err)
+	held = map[string]uint32{}
+	if _, err := deleteWhere(m.Ingresses, func(k *BoundaryPalIngressKey) bool { return k.Gen == gen }); err != nil {
+		return nil, fmt.Errorf("clear ingresses: %w", err)
 	}
-	if err := deleteWhere(m.Sources, func(k *BoundaryPalSrcKey) bool { return uint32(k.Gen) == gen }); err != nil {
-		return fmt.Errorf("clear sources: %w", err)
+	if held["sources"], err = deleteWhere(m.Sources, func(k *BoundaryPalSrcKey) bool { return uint32(k.Gen) == gen }); err != nil {
+		return nil, fmt.Errorf("clear sources: %w", err)
 	}
-	if err := deleteWhere(m.Dests, func(k *BoundaryPalDstKey) bool { return uint32(k.Gen) == gen }); err != nil {
-		return fmt.Errorf("clear destinations: %w", err)
+	if held["dests"], err = deleteWhere(m.Dests, func(k *BoundaryPalDstKey) bool { return uint32(k.Gen) == gen }); err != nil {
+		return nil, fmt.Errorf("clear destinations: %w", err)
 	}
-	if err := deleteWhere(m.Blocks, func(k *BoundaryPalBlockKey) bool { return uint32(k.Gen) == gen }); err != nil {
-		return fmt.Errorf("clear prefix blocks: %w", err)
+	if held["blocks"], err = deleteWhere(m.Blocks, func(k *BoundaryPalBlockKey) bool { return uint32(k.Gen) == gen }); err != nil {
+		return nil, fmt.Errorf("clear prefix blocks: %w", err)
 	}
-	return nil
+	return held, nil
 }
 
-func deleteWhere[K any](m *ebpf.Map, match func(*K) bool) error {
+// deleteWhere deletes the entries of m whose key matches and returns how
+// many it left.
+func deleteWhere[K any](m *ebpf.Map, match func(*K) bool) (uint32, error) {
 	var (
 		k      K
 		v      = make([]byte, m.ValueSize())
 		doomed []K
+		kept   uint32
 	)
 	it := m.Iterate()
 	for it.Next(&k, &v) {
 		if match(&k) {
 			doomed = append(doomed, k)
+		} else {
+			kept++
 		}
 	}
 	if err := it.Err(); err != nil {
-		return err
+		return 0, err
+	}
+	if len(doomed) == 0 {
+		return kept, nil
+	}
+	// One syscall for them all (100,000s at large policies); key by key
+	// where the kernel has no batch delete for the map.
+	if _, err := m.BatchDelete(doomed, nil); err == nil {
+		return kept, nil
 	}
 	for _, k := range doomed {
 		if err := m.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return kept, nil
 }
 
 func (dp *Datapath) write(t *tables) error {

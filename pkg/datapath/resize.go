@@ -60,15 +60,11 @@ func sizeSpec(spec *ebpf.CollectionSpec, pin string) map[string]uint32 {
 // the ones it holds (the active generation: the idle one is cleared). A
 // table grows to twice what it must hold, rounded to a power of two, up to
 // its ceiling; build has already refused policies beyond the ceilings.
-func (dp *Datapath) growFor(need map[string]uint32) error {
+func (dp *Datapath) growFor(held, need map[string]uint32) error {
 	grow := map[string]uint32{}
 	for _, name := range sizedMaps {
 		m := *dp.objs.sized(name)
-		held, err := countEntries(m)
-		if err != nil {
-			return fmt.Errorf("count %s: %w", name, err)
-		}
-		want := held + need[name]
+		want := held[name] + need[name]
 		if want <= m.MaxEntries() {
 			continue
 		}
@@ -78,16 +74,6 @@ func (dp *Datapath) growFor(need map[string]uint32) error {
 		return nil
 	}
 	return dp.reloadWith(grow)
-}
-
-func countEntries(m *ebpf.Map) (uint32, error) {
-	var n uint32
-	k, v := make([]byte, m.KeySize()), make([]byte, m.ValueSize())
-	it := m.Iterate()
-	for it.Next(&k, &v) {
-		n++
-	}
-	return n, it.Err()
 }
 
 // reloadWith loads the program again with the tables in grow at their new
