@@ -120,20 +120,8 @@ func (dp *Datapath) swapIn(next *BoundaryObjects, fresh map[string]*ebpf.Map) er
 			return fmt.Errorf("copy %s into its larger table: %w", name, err)
 		}
 	}
-	ifaces, err := dp.Attached()
-	if err != nil {
+	if err := dp.moveLinks(next.XdpBoundary); err != nil {
 		return err
-	}
-	for _, ifname := range ifaces {
-		l, err := link.LoadPinnedLink(dp.linkPin(ifname), nil)
-		if err != nil {
-			return fmt.Errorf("open pinned link of %s: %w", ifname, err)
-		}
-		err = l.Update(next.XdpBoundary)
-		l.Close()
-		if err != nil {
-			return fmt.Errorf("swap program on %s: %w", ifname, err)
-		}
 	}
 	var errs []error
 	for name, m := range fresh {
@@ -152,6 +140,38 @@ func (dp *Datapath) swapIn(next *BoundaryObjects, fresh map[string]*ebpf.Map) er
 	errs = append(errs, old.Close(), next.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("adopt larger tables: %w", err)
+	}
+	return nil
+}
+
+// moveLinks puts prog into every pinned link. If one fails, the links
+// already moved go back to the current program: no interface may be left
+// running tables that later publishes no longer write.
+func (dp *Datapath) moveLinks(prog *ebpf.Program) error {
+	ifaces, err := dp.Attached()
+	if err != nil {
+		return err
+	}
+	var moved []link.Link
+	defer func() {
+		for _, l := range moved {
+			l.Close()
+		}
+	}()
+	for _, ifname := range ifaces {
+		l, err := link.LoadPinnedLink(dp.linkPin(ifname), nil)
+		if err == nil {
+			if err = l.Update(prog); err != nil {
+				l.Close()
+			}
+		}
+		if err != nil {
+			for _, back := range moved {
+				_ = back.Update(dp.objs.XdpBoundary)
+			}
+			return fmt.Errorf("swap program on %s: %w", ifname, err)
+		}
+		moved = append(moved, l)
 	}
 	return nil
 }
