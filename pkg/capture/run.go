@@ -102,10 +102,32 @@ func (r *run) loop(m *Manager) {
 	defer close(r.done)
 	req := r.info.Request
 	r.rd.SetDeadline(r.info.Started.Add(req.Duration))
+	flushed := make(chan struct{})
+	defer close(flushed)
+	go r.flushEvery(flushInterval, flushed)
 	why, err := r.copy(req)
 	r.requestStop()
 	r.end(why, err)
 	m.finish(r.snapshot())
+}
+
+// flushInterval bounds how long a record waits in the kernel's buffer: the
+// datapath wakes the reader every datapath.CaptureWakeup records only.
+const flushInterval = 100 * time.Millisecond
+
+// flushEvery hands the reader whatever the kernel holds, every interval,
+// until done closes.
+func (r *run) flushEvery(interval time.Duration, done <-chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			_ = r.rd.Flush()
+		}
+	}
 }
 
 func (r *run) copy(req Request) (string, error) {
@@ -116,6 +138,8 @@ func (r *run) copy(req Request) (string, error) {
 			return "duration", nil
 		case errors.Is(err, perf.ErrClosed):
 			return "request", nil
+		case errors.Is(err, perf.ErrFlushed):
+			continue
 		case err != nil:
 			return "error", err
 		}

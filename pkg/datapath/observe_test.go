@@ -97,6 +97,9 @@ func TestCaptureCopiesDecisions(t *testing.T) {
 	h.run(t, "org0", packets.Build(tcp(alpha4, web4, 47104, 443, packets.SYN)))
 	var metas []BoundaryPalCaptureMeta
 	rd.SetDeadline(time.Now().Add(2 * time.Second))
+	if err := rd.Flush(); err != nil { // fewer records than wake the reader
+		t.Fatal(err)
+	}
 	for len(metas) < 4 {
 		rec, err := rd.Read()
 		if err != nil {

@@ -89,6 +89,7 @@ func MeasureCapture(ctx context.Context, cfg CaptureConfig) (*results.Capture, e
 	var written uint64
 	drained := func(n uint64) {
 		written += n
+		_ = rd.Flush() // the last records, fewer than wake the reader
 		for i := 0; i < 200 && seen.Load() < written; i++ {
 			time.Sleep(10 * time.Millisecond)
 		}
