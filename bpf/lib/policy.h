@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* BPF-only: the first-packet decision. Its cost follows the number of
- * distinct prefix lengths (hash probes, longest first) and log2 of one
- * destination's port ranges; it never loops over rules. */
+/* BPF-only: the first-packet decision. A source or destination costs one
+ * block-summary lookup (which long prefix lengths occur in its /24 or /64,
+ * or the one prefix there with its answer), a probe per length found there
+ * and one per short length; then log2 of one destination's port ranges.
+ * It never loops over rules. */
 #ifndef PALISADE_POLICY_H
 #define PALISADE_POLICY_H
 
