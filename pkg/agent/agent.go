@@ -69,6 +69,12 @@ func (a *Agent) start() error {
 	if err := a.guardInspected(); err != nil {
 		return err
 	}
+	// Publish first, then attach: a program taking over from an earlier
+	// agent's (possibly of an older build, with other tables) starts with
+	// the policy already in its tables.
+	if err := a.publishAtStart(); err != nil {
+		return err
+	}
 	for _, ifname := range a.cfg.Interfaces {
 		at, err := a.dp.Attach(ifname, a.cfg.XDPMode)
 		if err != nil {
@@ -80,14 +86,26 @@ func (a *Agent) start() error {
 		}
 		a.log.Info("xdp attached", "iface", ifname, "ifindex", at.Ifindex, "mode", at.Mode, "took_over", at.Replaced)
 	}
-	if err := a.Reload(); err != nil {
-		if st, perr := a.pinnedPolicy(); perr == nil && st.Loaded {
-			a.log.Error("rules refused; the policy already in the datapath stays enforced", "err", err, "generation", st.Generation)
-			return nil
-		}
-		return err
-	}
 	return nil
+}
+
+// publishAtStart publishes the rules. When they are refused, the policy an
+// earlier agent pinned stays enforced, if this build can use its tables;
+// if not (an upgrade that changed them), the agent stops before attaching
+// and the running program keeps enforcing it.
+func (a *Agent) publishAtStart() error {
+	err := a.Reload()
+	if err == nil {
+		return nil
+	}
+	if a.dp.FreshPolicy() {
+		return fmt.Errorf("rules refused, and the policy the running program enforces is in tables of an earlier build that this one does not read: that program stays attached and enforcing; fix the rules and start again: %w", err)
+	}
+	if st, perr := a.pinnedPolicy(); perr == nil && st.Loaded {
+		a.log.Error("rules refused; the policy already in the datapath stays enforced", "err", err, "generation", st.Generation)
+		return nil
+	}
+	return err
 }
 
 func (a *Agent) pinnedPolicy() (datapath.PolicyState, error) {

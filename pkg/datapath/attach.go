@@ -45,6 +45,7 @@ func (dp *Datapath) Attach(ifname string, mode Mode) (Attachment, error) {
 		return Attachment{}, fmt.Errorf("attach xdp to %s: %w", ifname, err)
 	}
 	a := Attachment{Interface: ifname, Ifindex: ifindex, Mode: mode}
+	defer dp.nowLive()
 	if l, err := link.LoadPinnedLink(dp.linkPin(ifname), nil); err == nil {
 		defer l.Close()
 		if err := l.Update(dp.objs.XdpBoundary); err != nil {
@@ -69,6 +70,14 @@ func (dp *Datapath) Attach(ifname string, mode Mode) (Attachment, error) {
 		return a, fmt.Errorf("pin xdp link of %s: %w", ifname, err)
 	}
 	return a, errors.Join(dp.attachMark(ifname, ifindex), dp.addTxPort(ifindex))
+}
+
+// nowLive records that a link runs this program: its tables are in use,
+// and later publishes go through the idle generation.
+func (dp *Datapath) nowLive() {
+	dp.mu.Lock()
+	dp.fresh = false
+	dp.mu.Unlock()
 }
 
 func (dp *Datapath) addTxPort(ifindex int) error {

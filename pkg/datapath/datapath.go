@@ -32,8 +32,9 @@ type Datapath struct {
 	pinPath  string
 	objs     BoundaryObjects
 	ceilings map[string]uint32 // compiled-in capacities of the tables sized to the policy
-	slots   *slotRegistry
-	lock    *os.File
+	fresh    bool              // policy tables replace pinned ones of another layout; not attached yet (upgrade.go)
+	slots    *slotRegistry
+	lock     *os.File
 
 	mu        sync.Mutex // serialises publishes and config writes
 	lastFlip  flipTime
@@ -81,6 +82,9 @@ func (dp *Datapath) load(opts Options) error {
 		}
 	}
 	dp.ceilings = sizeSpec(spec, dp.pinPath)
+	if dp.fresh = stalePolicy(spec, dp.pinPath); dp.fresh {
+		unpinPolicySpec(spec)
+	}
 	if opts.FlowTableSize > 0 {
 		spec.Maps["flows"].MaxEntries = opts.FlowTableSize
 	}

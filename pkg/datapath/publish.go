@@ -36,6 +36,9 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 		return PublishResult{}, err
 	}
 	gen := (cfg.ActiveGen + 1) & 1
+	if dp.fresh && cfg.PolicyLoaded != 0 {
+		gen = cfg.ActiveGen // tables nobody reads yet: the active generation, no flip
+	}
 	caps := dp.capacities()
 	t, err := build(c, gen, caps, attached)
 	if err != nil {
@@ -46,7 +49,7 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 		return PublishResult{}, err
 	}
 	t.setSlots(c, orgSlots, ruleSlots)
-	if wait := graceAfterFlip - time.Since(dp.lastFlip.at); wait > 0 {
+	if wait := graceAfterFlip - time.Since(dp.lastFlip.at); wait > 0 && !dp.fresh {
 		time.Sleep(wait)
 	}
 	held, err := dp.clearGeneration(gen)
@@ -72,6 +75,11 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 	}
 	dp.lastFlip.at = time.Now()
 	dp.published = c
+	if dp.fresh { // they hold a policy now: a restart may take them over
+		if err := dp.pinPolicy(); err != nil {
+			return PublishResult{}, err
+		}
+	}
 	n := len(t.ingKeys) + len(t.srcKeys) + len(t.orgVals) + len(t.rsVals) + len(t.dstKeys) + len(t.blkKeys) + len(t.portVals)
 	return PublishResult{Generation: gen, Skipped: t.skipped, Entries: n}, nil
 }

@@ -120,16 +120,21 @@ func (dp *Datapath) swapIn(next *BoundaryObjects, fresh map[string]*ebpf.Map) er
 			return fmt.Errorf("copy %s into its larger table: %w", name, err)
 		}
 	}
-	if err := dp.moveLinks(next.XdpBoundary); err != nil {
-		return err
+	live := !dp.fresh // fresh tables: no link runs them, and they are pinned once they hold a policy
+	if live {
+		if err := dp.moveLinks(next.XdpBoundary); err != nil {
+			return err
+		}
 	}
 	var errs []error
 	for name, m := range fresh {
-		path := filepath.Join(dp.pinPath, name)
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
+		if live {
+			path := filepath.Join(dp.pinPath, name)
+			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+			errs = append(errs, m.Pin(path))
 		}
-		errs = append(errs, m.Pin(path))
 		old := dp.objs.sized(name)
 		errs = append(errs, (*old).Close())
 		*old = m

@@ -22,8 +22,9 @@ type CaptureConfig struct {
 	Rules        int // rule count of the policy (one)
 	Repeat, Runs int // as part 1's repeat method
 	// OwnRepeat is the repeat count when the probes' own organisation is
-	// captured: every run then writes a perf record and wakes the reader,
-	// ~100 times the cost of the others, so fewer repeats take as long.
+	// captured (every run then writes a perf record). It must keep a call
+	// well above the call's fixed cost (~1 ms) even when the records are
+	// cheap: once the reader falls behind, a refused record costs little.
 	OwnRepeat int
 	Snaplen   uint32
 }

@@ -136,7 +136,7 @@ func (p Params) measure(ctx context.Context, r *results.Results, log *slog.Logge
 	}
 	if p.runs(6) {
 		log.Info("part 6: capture off and on", "rules", p.CaptureRules)
-		capc := progcost.CaptureConfig{Rules: p.CaptureRules, Repeat: p.Repeat, OwnRepeat: max(p.Repeat/100, 1000),
+		capc := progcost.CaptureConfig{Rules: p.CaptureRules, Repeat: p.Repeat, OwnRepeat: p.Repeat,
 			Runs: p.Runs, Snaplen: captureSnaplen}
 		if r.Capture, err = progcost.MeasureCapture(ctx, capc); err != nil {
 			return fmt.Errorf("capture cost: %w", err)
