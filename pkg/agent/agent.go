@@ -72,6 +72,9 @@ func (a *Agent) start() error {
 	// Publish first, then attach: a program taking over from an earlier
 	// agent's (possibly of an older build, with other tables) starts with
 	// the policy already in its tables.
+	if a.dp.FreshPolicy() {
+		a.log.Warn("pinned policy tables are an earlier build's layout: publishing into fresh ones before taking the links over; the running program enforces until then")
+	}
 	if err := a.publishAtStart(); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"github.com/palisade-psn/palisade/internal/agenttest"
 	"github.com/palisade-psn/palisade/internal/lab"
 	"github.com/palisade-psn/palisade/internal/scenario"
@@ -32,6 +33,43 @@ const (
 var phaseNames = []string{"old agent running", "no agent (upgrade in progress)", "new agent running"}
 
 func TestUpgradeUnderTraffic(t *testing.T) {
+	upgradeUnderTraffic(t, nil)
+}
+
+// TestUpgradeAcrossPolicyLayoutChange is the same upgrade when the old
+// build's pinned policy tables have another layout than the new build's
+// (here: the pinned rulesets table is swapped for one with other values
+// between the stop and the start; the old program keeps its own). The new
+// agent must load fresh tables, publish, and take over with no gap.
+func TestUpgradeAcrossPolicyLayoutChange(t *testing.T) {
+	pin := upgradeUnderTraffic(t, func(pinPath string) {
+		path := filepath.Join(pinPath, "rulesets")
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if err := m.Pin(path); err != nil {
+			t.Fatal(err)
+		}
+	})
+	m, err := ebpf.LoadPinnedMap(filepath.Join(pin, "rulesets"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.ValueSize() == 8 {
+		t.Error("the new agent left the earlier build's rulesets table pinned")
+	}
+}
+
+// upgradeUnderTraffic stops the old agent under probes, runs between (when
+// not nil) with the agent gone, starts the new one, and checks verdicts
+// and the takeover of every link. It returns the pin path.
+func upgradeUnderTraffic(t *testing.T, between func(pinPath string)) string {
 	if os.Geteuid() != 0 {
 		t.Skip("upgrade test: needs root (network namespaces, XDP, bpffs)")
 	}
@@ -47,6 +85,9 @@ func TestUpgradeUnderTraffic(t *testing.T) {
 		p.finish()
 		t.Fatal(err)
 	}
+	if between != nil {
+		between(agent.PinPath)
+	}
 	time.Sleep(200 * time.Millisecond) // traffic with no agent at all
 	agent.Bin = newBin
 	start := time.Now()
@@ -61,6 +102,7 @@ func TestUpgradeUnderTraffic(t *testing.T) {
 
 	checkVerdicts(t, attempts)
 	checkTakeover(t, agent, before, snapshot(t, gw, agent.PinPath))
+	return agent.PinPath
 }
 
 // buildVersion builds both commands of the current tree with the version
