@@ -49,11 +49,12 @@ func newHarness(t testing.TB) *harness {
 		_ = i
 	}
 	pin := testPinPath(t)
+	t.Cleanup(func() { os.RemoveAll(pin) }) // also when the load fails half way
 	h.dp, err = Open(Options{PinPath: pin, FlowTableSize: 4096})
 	if err != nil {
 		t.Fatalf("open datapath: %+v", err)
 	}
-	t.Cleanup(func() { h.dp.Close(); os.RemoveAll(pin) })
+	t.Cleanup(func() { h.dp.Close() })
 	if err := h.dp.Configure(Settings{Forward: false, Timeouts: DefaultTimeouts()}); err != nil {
 		t.Fatal(err)
 	}

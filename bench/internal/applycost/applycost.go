@@ -32,11 +32,11 @@ func Measure(n, runs int) (*results.Apply, error) {
 	}
 	a := &results.Apply{Orgs: synth.Orgs, Rules: n, CompileMs: stats.Median(ms)}
 	pin := progcost.PinDir()
+	defer datapath.Clean(pin) // also when the load fails half way
 	dp, err := datapath.Open(datapath.Options{PinPath: pin})
 	if err != nil {
 		return nil, fmt.Errorf("open datapath: %w", err)
 	}
-	defer datapath.Clean(pin)
 	defer dp.Close()
 	if err := publishTwice(dp, c, a); err != nil {
 		return nil, err

@@ -50,8 +50,12 @@ func (e *Palisade) Refused(*Pair) (uint64, error) {
 }
 
 func (e *Palisade) Close() error {
-	if e.dp == nil {
-		return nil
+	var err error
+	if e.dp != nil {
+		err = e.dp.Close()
 	}
-	return errors.Join(e.dp.Close(), datapath.Clean(e.pin))
+	if e.pin != "" { // also when the load failed half way
+		err = errors.Join(err, datapath.Clean(e.pin))
+	}
+	return err
 }
