@@ -44,14 +44,7 @@ func flowsCmd(g *globals) *cobra.Command {
 			if err := control.NewClient(g.socket).Get("/v1/flows?"+q.Encode(), &recs); err != nil {
 				return err
 			}
-			if g.output == "json" {
-				return printJSON(g, recs)
-			}
-			w := flowTable(g.out)
-			for i := range recs {
-				printFlow(w, &recs[i])
-			}
-			return w.Flush()
+			return printFlows(g, recs)
 		},
 	}
 	c.Flags().StringVar(&f.Org, "org", "", "only this organisation")
@@ -88,6 +81,18 @@ func followFlows(g *globals, q url.Values) error {
 		return nil
 	}
 	return sc.Err()
+}
+
+// printFlows prints records as JSON or as a table, as -o asks.
+func printFlows(g *globals, recs []flows.Record) error {
+	if g.output == "json" {
+		return printJSON(g, recs)
+	}
+	w := flowTable(g.out)
+	for i := range recs {
+		printFlow(w, &recs[i])
+	}
+	return w.Flush()
 }
 
 func flowTable(out io.Writer) *tabwriter.Writer {

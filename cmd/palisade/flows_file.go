@@ -19,14 +19,7 @@ func flowsFromFile(g *globals, path string, f flows.Filter, limit int) error {
 	if err != nil {
 		return err
 	}
-	if g.output == "json" {
-		return printJSON(g, recs)
-	}
-	w := flowTable(g.out)
-	for i := range recs {
-		printFlow(w, &recs[i])
-	}
-	return w.Flush()
+	return printFlows(g, recs)
 }
 
 // tailFile follows the flow log file until ctx ends, reopening it when it
