@@ -6,7 +6,6 @@
 package inspect_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,29 +132,7 @@ func (il *inspectLab) scrape(t *testing.T, name string, filters ...string) float
 		t.Fatalf("scrape metrics: %v", err)
 	}
 	il.last = body
-	return sumMetric(body, name, filters...)
-}
-
-func sumMetric(body, name string, filters ...string) float64 {
-	var sum float64
-	sc := bufio.NewScanner(strings.NewReader(body))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-next:
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		for _, f := range filters {
-			if !strings.Contains(line, f) {
-				continue next
-			}
-		}
-		if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
-			sum += v
-		}
-	}
-	return sum
+	return agenttest.SumMetric(body, name, filters...)
 }
 
 // refused says whether err is what a refused flow looks like to a client:

@@ -328,30 +328,11 @@ func scrape(gw *lab.Gateway) (scraped, error) {
 		return scraped{}, fmt.Errorf("scrape the lab agent's metrics: %w", err)
 	}
 	return scraped{
-		hits:        sum(body, "palisade_rule_hits_total", `rule="`+rule+`"`),
-		queued:      sum(body, "palisade_inspect_packets_total"),
-		callbackSec: sum(body, "palisade_inspect_packet_seconds_sum"),
-		callbackN:   sum(body, "palisade_inspect_packet_seconds_count"),
+		hits:        agenttest.SumMetric(body, "palisade_rule_hits_total", `rule="`+rule+`"`),
+		queued:      agenttest.SumMetric(body, "palisade_inspect_packets_total"),
+		callbackSec: agenttest.SumMetric(body, "palisade_inspect_packet_seconds_sum"),
+		callbackN:   agenttest.SumMetric(body, "palisade_inspect_packet_seconds_count"),
 	}, nil
-}
-
-func sum(body, name string, filters ...string) float64 {
-	var s float64
-next:
-	for _, line := range strings.Split(body, "\n") {
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		for _, f := range filters {
-			if !strings.Contains(line, f) {
-				continue next
-			}
-		}
-		if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
-			s += v
-		}
-	}
-	return s
 }
 
 // agentPID finds the palisaded process run with cfgPath (nsenter execs it
