@@ -22,12 +22,19 @@ type gatewayLab struct {
 
 func startLab(t *testing.T, mode datapath.Mode, forward bool) *gatewayLab {
 	t.Helper()
+	rules, _ := filepath.Abs("../../rules")
+	return startGateway(t, agenttest.Config{Rules: rules, Mode: mode, Forwarding: forward})
+}
+
+// startGateway builds the standard lab with its servers and runs the agent
+// built from the tree on every gateway interface with cfg.
+func startGateway(t *testing.T, cfg agenttest.Config) *gatewayLab {
+	t.Helper()
 	bins, err := agenttest.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := lab.NewT(t)
-	gw, err := lab.NewGateway(l, lab.StandardSpec())
+	gw, err := lab.NewGateway(lab.NewT(t), lab.StandardSpec())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,11 +43,8 @@ func startLab(t *testing.T, mode datapath.Mode, forward bool) *gatewayLab {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	rules, _ := filepath.Abs("../../rules")
-	a := agenttest.StartT(t, gw.GW, bins, agenttest.Config{
-		Rules: rules, Interfaces: gw.GWIfs, Mode: mode, Forwarding: forward,
-	})
-	return &gatewayLab{gw: gw, agent: a}
+	cfg.Interfaces = gw.GWIfs
+	return &gatewayLab{gw: gw, agent: agenttest.StartT(t, gw.GW, bins, cfg)}
 }
 
 func (g *gatewayLab) status(t *testing.T) map[string]any {

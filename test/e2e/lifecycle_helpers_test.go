@@ -20,23 +20,7 @@ import (
 // test's own: lifecycle tests change the rules under the agent.
 func startLabRules(t *testing.T, rules, metrics, extra string) *gatewayLab {
 	t.Helper()
-	bins, err := agenttest.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := lab.NewGateway(lab.NewT(t), lab.StandardSpec())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop, err := scenario.Prepare(gw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	a := agenttest.StartT(t, gw.GW, bins, agenttest.Config{
-		Rules: rules, Interfaces: gw.GWIfs, Mode: datapath.Native, Forwarding: true, Metrics: metrics, Extra: extra,
-	})
-	return &gatewayLab{gw: gw, agent: a}
+	return startGateway(t, agenttest.Config{Rules: rules, Mode: datapath.Native, Forwarding: true, Metrics: metrics, Extra: extra})
 }
 
 // rulesVariant copies rules/ into a new directory and applies edits

@@ -9,7 +9,6 @@ import (
 
 	"github.com/palisade-psn/palisade/internal/agenttest"
 	"github.com/palisade-psn/palisade/internal/lab"
-	"github.com/palisade-psn/palisade/internal/scenario"
 	"github.com/palisade-psn/palisade/pkg/datapath"
 )
 
@@ -29,28 +28,12 @@ func startObsLab(t *testing.T, flowLogRate int) *obsLab {
 
 func startObsLabMode(t *testing.T, flowLogRate int, mode datapath.Mode) *obsLab {
 	t.Helper()
-	bins, err := agenttest.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := lab.NewGateway(lab.NewT(t), lab.StandardSpec())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop, err := scenario.Prepare(gw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
 	dir := t.TempDir()
 	rules, _ := filepath.Abs("../../rules")
 	extra := fmt.Sprintf("audit_log: %s\ncapture_dir: %s\nflow_log: {path: %s, rate: %d, drop_sample: 1}\ntimeouts: {icmp: 1s}\n",
 		filepath.Join(dir, "audit.log"), filepath.Join(dir, "captures"), filepath.Join(dir, "flows.json"), flowLogRate)
-	a := agenttest.StartT(t, gw.GW, bins, agenttest.Config{
-		Rules: rules, Interfaces: gw.GWIfs, Mode: mode, Forwarding: true,
-		Metrics: obsMetricsAddr, Extra: extra,
-	})
-	return &obsLab{gatewayLab: gatewayLab{gw: gw, agent: a}, dir: dir, metrics: obsMetricsAddr}
+	g := startGateway(t, agenttest.Config{Rules: rules, Mode: mode, Forwarding: true, Metrics: obsMetricsAddr, Extra: extra})
+	return &obsLab{gatewayLab: *g, dir: dir, metrics: obsMetricsAddr}
 }
 
 // cli runs palisade with args and fails the test when it fails.
