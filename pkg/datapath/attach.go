@@ -93,15 +93,20 @@ func Detach(pinPath, ifname string) error {
 	if err := detachMark(pinPath, ifname); err != nil {
 		return err
 	}
-	l, err := link.LoadPinnedLink(filepath.Join(pinPath, "links", ifname), nil)
-	if err != nil {
-		return fmt.Errorf("detach %s: no pinned link: %w", ifname, err)
-	}
-	defer l.Close()
-	if err := l.Unpin(); err != nil {
+	if err := unpinLink(filepath.Join(pinPath, "links", ifname)); err != nil {
 		return fmt.Errorf("detach %s: %w", ifname, err)
 	}
 	return nil
+}
+
+// unpinLink removes a link's pin; the link goes with its last handle.
+func unpinLink(pin string) error {
+	l, err := link.LoadPinnedLink(pin, nil)
+	if err != nil {
+		return fmt.Errorf("no pinned link: %w", err)
+	}
+	defer l.Close()
+	return l.Unpin()
 }
 
 // Clean detaches every interface and removes all pinned state.

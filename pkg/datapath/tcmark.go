@@ -62,12 +62,7 @@ func detachMark(pinPath, ifname string) error {
 	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	l, err := link.LoadPinnedLink(p, nil)
-	if err != nil {
-		return fmt.Errorf("detach tc mark from %s: %w", ifname, err)
-	}
-	defer l.Close()
-	if err := l.Unpin(); err != nil {
+	if err := unpinLink(p); err != nil {
 		return fmt.Errorf("detach tc mark from %s: %w", ifname, err)
 	}
 	return nil
