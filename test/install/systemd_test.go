@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/link"
+	"github.com/palisade-psn/palisade/internal/agenttest"
 )
 
 // TestUnderSystemd installs the package in a Debian root booted with
@@ -53,7 +53,7 @@ func TestUnderSystemd(t *testing.T) {
 	c.waitActive(t)
 	waitJournal(t, c, "control API served", 1) // Type=notify: active once attached and published
 	checkPrivileges(t, c.in(t, "cat", fmt.Sprintf("/proc/%d/status", c.mainPID(t))))
-	linkID, prog := pinnedLinkInfo(t, filepath.Join(pin, "links", "org0"))
+	linkID, prog := agenttest.PinnedLink(t, filepath.Join(pin, "links", "org0"))
 
 	c.in(t, "systemctl", "reload", "palisaded")
 	waitJournal(t, c, "policy published", 2)
@@ -63,7 +63,7 @@ func TestUnderSystemd(t *testing.T) {
 	assertContains(t, "upgrade", out, "restarting palisaded")
 	c.waitActive(t)
 	waitJournal(t, c, "control API served", 2)
-	newID, newProg := pinnedLinkInfo(t, filepath.Join(pin, "links", "org0"))
+	newID, newProg := agenttest.PinnedLink(t, filepath.Join(pin, "links", "org0"))
 	if c.mainPID(t) == before || newID != linkID || newProg == prog {
 		t.Errorf("upgrade: agent %d -> %d, link %d -> %d, program %d -> %d; want a new agent, the same link, a new program",
 			before, c.mainPID(t), linkID, newID, prog, newProg)
@@ -71,7 +71,7 @@ func TestUnderSystemd(t *testing.T) {
 	assertContains(t, "version", c.in(t, "palisade", "version"), "v1.1.0")
 
 	c.in(t, "systemctl", "stop", "palisaded")
-	if id, _ := pinnedLinkInfo(t, filepath.Join(pin, "links", "org0")); id != linkID {
+	if id, _ := agenttest.PinnedLink(t, filepath.Join(pin, "links", "org0")); id != linkID {
 		t.Errorf("after stop the link is %d, want %d still attached", id, linkID)
 	}
 	assertContains(t, "inspection chain after stop", c.in(t, "iptables", "-S", "PALISADE-INSPECT"), "-j DROP")
@@ -89,20 +89,6 @@ func checkPrivileges(t *testing.T, status string) {
 			t.Errorf("palisaded's /proc status lacks %q:\n%s", line, status)
 		}
 	}
-}
-
-func pinnedLinkInfo(t *testing.T, pin string) (id, prog int) {
-	t.Helper()
-	l, err := link.LoadPinnedLink(pin, nil)
-	if err != nil {
-		t.Fatalf("pinned link %s: %v", pin, err)
-	}
-	defer l.Close()
-	info, err := l.Info()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(info.ID), int(info.Program)
 }
 
 // waitJournal waits until the agent's journal shows s at least n times.

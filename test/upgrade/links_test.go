@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/cilium/ebpf/link"
+	"github.com/palisade-psn/palisade/internal/agenttest"
 	"github.com/palisade-psn/palisade/internal/lab"
 )
 
@@ -30,25 +30,11 @@ func snapshot(t *testing.T, gw *lab.Gateway, pinPath string) map[string]attachme
 	out := map[string]attachment{}
 	for _, ifname := range gw.GWIfs {
 		var a attachment
-		a.linkID, a.linkProg = pinnedLink(t, filepath.Join(pinPath, "links", ifname))
+		a.linkID, a.linkProg = agenttest.PinnedLink(t, filepath.Join(pinPath, "links", ifname))
 		a.ipProg, a.ipMode, a.ipProgs = ipXDP(t, gw.GW, ifname)
 		out[ifname] = a
 	}
 	return out
-}
-
-func pinnedLink(t *testing.T, pin string) (id, prog int) {
-	t.Helper()
-	l, err := link.LoadPinnedLink(pin, nil)
-	if err != nil {
-		t.Fatalf("pinned link %s: %v", pin, err)
-	}
-	defer l.Close()
-	info, err := l.Info()
-	if err != nil {
-		t.Fatalf("link info %s: %v", pin, err)
-	}
-	return int(info.ID), int(info.Program)
 }
 
 // ipXDP asks ip(8), as an operator would, inside the gateway namespace.
