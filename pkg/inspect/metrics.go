@@ -12,6 +12,7 @@ type Metrics struct {
 	packets   *prometheus.CounterVec
 	verdicts  *prometheus.CounterVec
 	overloads *prometheus.CounterVec
+	messages  *prometheus.CounterVec
 	latency   prometheus.Histogram
 	decision  prometheus.Histogram
 }
@@ -30,6 +31,10 @@ func newMetrics() *Metrics {
 			Name: "palisade_inspect_overload_total",
 			Help: "Flows the inspector had no room to track, passed (fail-open rules) or dropped (fail-closed), by rule and failure mode.",
 		}, []string{"rule", "fail"}),
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palisade_inspect_verdict_messages_total",
+			Help: "Verdict messages sent to the kernel's queues: single (one packet) or batch (a run of accepted packets, one message).",
+		}, []string{"kind"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "palisade_inspect_packet_seconds",
 			Help:    "Time the inspector spent on one queued packet.",
@@ -45,7 +50,7 @@ func newMetrics() *Metrics {
 
 // Collectors are the metrics to register with a Prometheus registry.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.packets, m.verdicts, m.overloads, m.latency, m.decision}
+	return []prometheus.Collector{m.packets, m.verdicts, m.overloads, m.messages, m.latency, m.decision}
 }
 
 func (m *Metrics) packet(a action, took time.Duration) {
@@ -68,4 +73,8 @@ func (m *Metrics) overload(rule string, failOpen bool) {
 		mode = "open"
 	}
 	m.overloads.WithLabelValues(rule, mode).Inc()
+}
+
+func (m *Metrics) verdictMessage(kind string) {
+	m.messages.WithLabelValues(kind).Inc()
 }

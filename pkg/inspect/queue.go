@@ -9,6 +9,7 @@ import (
 
 	nfqueue "github.com/florianl/go-nfqueue/v2"
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // queueLen is how many packets the kernel keeps per queue for the
@@ -16,10 +17,17 @@ import (
 // queue (NFQA_CFG_F_FAIL_OPEN) accepts: the rule's declared failure mode.
 const queueLen = 4096
 
+// socketBuffer is the receive buffer of a queue's netlink socket: room for
+// a full queue of small packets (a burst of handshakes) and ~2,000 of
+// 1,500 bytes. The default (rmem_default, ~200 KiB) holds a few hundred;
+// past it the kernel drops queued packets although the queue has room.
+const socketBuffer = 8 << 20
+
 // consumer reads one NFQUEUE queue; go-nfqueue runs one goroutine per queue.
 type consumer struct {
 	nf  *nfqueue.Nfqueue
 	num uint16
+	v   *verdicts
 	dec *decoder
 	t   *tracker
 	m   *Metrics
@@ -47,7 +55,11 @@ func openConsumer(ctx context.Context, num uint16, failOpen bool, t *tracker, m 
 		nf.Close()
 		return nil, fmt.Errorf("nfqueue %d: set NETLINK_NO_ENOBUFS: %w", num, err)
 	}
-	c := &consumer{nf: nf, num: num, dec: newDecoder(), t: t, m: m, log: log}
+	if err := forceReadBuffer(nf, socketBuffer); err != nil {
+		nf.Close()
+		return nil, fmt.Errorf("nfqueue %d: receive buffer: %w", num, err)
+	}
+	c := &consumer{nf: nf, num: num, v: newVerdicts(nf, num, m, log), dec: newDecoder(), t: t, m: m, log: log}
 	if err := nf.RegisterWithErrorFunc(ctx, c.packet, c.readError(ctx)); err != nil {
 		nf.Close()
 		return nil, fmt.Errorf("bind nfqueue %d: %w", num, err)
@@ -65,24 +77,12 @@ func (c *consumer) packet(a nfqueue.Attribute) int {
 	act := actDrop
 	if a.Payload != nil {
 		if pk, ok := c.dec.decode(*a.Payload); ok {
-			act = c.t.handle(pk, func(accept bool) { c.verdict(id, accept) })
+			act = c.t.handle(pk, func(accept bool) { c.v.release(id, accept) })
 		}
 	}
-	if act != actHold {
-		c.verdict(id, act == actAccept)
-	}
+	c.v.give(id, act)
 	c.m.packet(act, time.Since(start))
 	return 0
-}
-
-func (c *consumer) verdict(id uint32, accept bool) {
-	v := nfqueue.NfDrop
-	if accept {
-		v = nfqueue.NfAccept
-	}
-	if err := c.nf.SetVerdict(id, v); err != nil {
-		c.log.Error("inspect: set verdict", "queue", c.num, "err", err)
-	}
 }
 
 // readError keeps the consumer reading through transient errors; it stops
@@ -101,4 +101,24 @@ func (c *consumer) readError(ctx context.Context) nfqueue.ErrorFunc {
 	}
 }
 
-func (c *consumer) close() error { return c.nf.Close() }
+// close sends the verdicts still pending, then unbinds the queue.
+func (c *consumer) close() error {
+	c.v.close()
+	return c.nf.Close()
+}
+
+// forceReadBuffer sets the socket's receive buffer past net.core.rmem_max
+// (SO_RCVBUFFORCE: the agent runs with CAP_NET_ADMIN).
+func forceReadBuffer(nf *nfqueue.Nfqueue, bytes int) error {
+	rc, err := nf.Con.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, bytes)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
