@@ -49,6 +49,7 @@ const (
 // Config sizes the measurement.
 type Config struct {
 	Load    time.Duration // how long the clients open flows for the rate
+	Flood   time.Duration // how long the SYN flood lasts
 	Clients int           // clients opening flows in parallel
 	FlowKB  int           // bytes the server sends on the flow whose share is measured
 	Log     *slog.Logger
@@ -57,8 +58,7 @@ type Config struct {
 // Measure runs part 5. A missing prerequisite (go toolchain to build the
 // agent, nsenter, nft) gives a result with Absent set, not an error.
 func Measure(ctx context.Context, cfg Config) (*results.Inspection, error) {
-	out := &results.Inspection{Rule: rule, LoadSeconds: cfg.Load.Seconds(), Clients: cfg.Clients, FlowBytes: cfg.FlowKB << 10,
-		BatchVerdicts: "no: pkg/inspect sets one verdict per packet (nfqueue SetVerdict), so there is no batch to measure"}
+	out := &results.Inspection{Rule: rule, LoadSeconds: cfg.Load.Seconds(), Clients: cfg.Clients, FlowBytes: cfg.FlowKB << 10}
 	defer func() {
 		if out.Absent != "" && cfg.Log != nil {
 			cfg.Log.Warn("part 5 skipped", "reason", out.Absent)
@@ -125,6 +125,9 @@ func Measure(ctx context.Context, cfg Config) (*results.Inspection, error) {
 		return nil, err
 	}
 	if err := rate(ctx, c, gw, pid, cfg, out); err != nil {
+		return nil, err
+	}
+	if err := flood(ctx, gw, pid, cfg.Flood, out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -207,6 +210,11 @@ func rate(ctx context.Context, c *client, gw *lab.Gateway, pid int, cfg Config, 
 		out.CallbackPps = float64(after.callbackN-before.callbackN) / out.CallbackSeconds
 	}
 	out.Pps = float64(out.Packets) / out.WallSeconds
+	out.SingleVerdicts = uint64(after.single - before.single)
+	out.BatchVerdicts = uint64(after.batch - before.batch)
+	if msgs := out.SingleVerdicts + out.BatchVerdicts; msgs > 0 {
+		out.PacketsPerMsg = float64(out.Packets) / float64(msgs)
+	}
 	return ctx.Err()
 }
 
@@ -318,7 +326,7 @@ func (s *server) close() {
 }
 
 type scraped struct {
-	hits, queued, callbackSec, callbackN float64
+	hits, queued, callbackSec, callbackN, single, batch, queueFull, socketFull float64
 }
 
 // scrape reads the agent's metrics from inside the gateway's namespace.
@@ -332,6 +340,10 @@ func scrape(gw *lab.Gateway) (scraped, error) {
 		queued:      agenttest.SumMetric(body, "palisade_inspect_packets_total"),
 		callbackSec: agenttest.SumMetric(body, "palisade_inspect_packet_seconds_sum"),
 		callbackN:   agenttest.SumMetric(body, "palisade_inspect_packet_seconds_count"),
+		single:      agenttest.SumMetric(body, "palisade_inspect_verdict_messages_total", `kind="single"`),
+		batch:       agenttest.SumMetric(body, "palisade_inspect_verdict_messages_total", `kind="batch"`),
+		queueFull:   agenttest.SumMetric(body, "palisade_inspect_queue_drops_total", `cause="full"`),
+		socketFull:  agenttest.SumMetric(body, "palisade_inspect_queue_drops_total", `cause="user"`),
 	}, nil
 }
 
