@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"syscall"
 	"time"
 
 	nfqueue "github.com/florianl/go-nfqueue/v2"
@@ -55,7 +56,7 @@ func openConsumer(ctx context.Context, num uint16, failOpen bool, t *tracker, m 
 		nf.Close()
 		return nil, fmt.Errorf("nfqueue %d: set NETLINK_NO_ENOBUFS: %w", num, err)
 	}
-	if err := forceReadBuffer(nf, socketBuffer); err != nil {
+	if err := forceReadBuffer(nf.Con, socketBuffer); err != nil {
 		nf.Close()
 		return nil, fmt.Errorf("nfqueue %d: receive buffer: %w", num, err)
 	}
@@ -107,10 +108,10 @@ func (c *consumer) close() error {
 	return c.nf.Close()
 }
 
-// forceReadBuffer sets the socket's receive buffer past net.core.rmem_max
+// forceReadBuffer sets a socket's receive buffer past net.core.rmem_max
 // (SO_RCVBUFFORCE: the agent runs with CAP_NET_ADMIN).
-func forceReadBuffer(nf *nfqueue.Nfqueue, bytes int) error {
-	rc, err := nf.Con.SyscallConn()
+func forceReadBuffer(c syscall.Conn, bytes int) error {
+	rc, err := c.SyscallConn()
 	if err != nil {
 		return err
 	}
