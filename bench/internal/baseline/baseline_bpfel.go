@@ -8,17 +8,56 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"structs"
 
 	"github.com/cilium/ebpf"
 )
+
+type BaselinePalFlow struct {
+	_             structs.HostLayout
+	CreatedNs     uint64
+	LastSeenNs    uint64
+	Packets       [2]uint64
+	Bytes         [2]uint64
+	OrgSlot       uint32
+	RuleSlot      uint32
+	OrigIfindex   uint32
+	OrigVlan      uint16
+	OrigInnerVlan uint16
+	Verdict       uint8
+	Flags         uint8
+	Pad           uint16
+	Gen           uint32
+}
+
+type BaselinePalFlowKey struct {
+	_      structs.HostLayout
+	LoAddr [4]uint32
+	HiAddr [4]uint32
+	LoPort uint16
+	HiPort uint16
+	Proto  uint8
+	Family uint8
+	Pad    uint16
+}
+
+type BaselineRefSlot struct {
+	_    structs.HostLayout
+	Key  BaselinePalFlowKey
+	Flow BaselinePalFlow
+}
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	BaselineProgXdpDrop     = "xdp_drop"
-	BaselineProgXdpPass     = "xdp_pass"
-	BaselineProgXdpReadDrop = "xdp_read_drop"
+	BaselineMapRefFlows       = "ref_flows"
+	BaselineMapRefSlots       = "ref_slots"
+	BaselineProgRefArrayProbe = "ref_array_probe"
+	BaselineProgRefHashLookup = "ref_hash_lookup"
+	BaselineProgXdpDrop       = "xdp_drop"
+	BaselineProgXdpPass       = "xdp_pass"
+	BaselineProgXdpReadDrop   = "xdp_read_drop"
 )
 
 // LoadBaseline returns the embedded CollectionSpec for Baseline.
@@ -63,15 +102,19 @@ type BaselineSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type BaselineProgramSpecs struct {
-	XdpDrop     *ebpf.ProgramSpec `ebpf:"xdp_drop"`
-	XdpPass     *ebpf.ProgramSpec `ebpf:"xdp_pass"`
-	XdpReadDrop *ebpf.ProgramSpec `ebpf:"xdp_read_drop"`
+	RefArrayProbe *ebpf.ProgramSpec `ebpf:"ref_array_probe"`
+	RefHashLookup *ebpf.ProgramSpec `ebpf:"ref_hash_lookup"`
+	XdpDrop       *ebpf.ProgramSpec `ebpf:"xdp_drop"`
+	XdpPass       *ebpf.ProgramSpec `ebpf:"xdp_pass"`
+	XdpReadDrop   *ebpf.ProgramSpec `ebpf:"xdp_read_drop"`
 }
 
 // BaselineMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type BaselineMapSpecs struct {
+	RefFlows *ebpf.MapSpec `ebpf:"ref_flows"`
+	RefSlots *ebpf.MapSpec `ebpf:"ref_slots"`
 }
 
 // BaselineVariableSpecs contains global variables before they are loaded into the kernel.
@@ -100,10 +143,15 @@ func (o *BaselineObjects) Close() error {
 //
 // It can be passed to LoadBaselineObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BaselineMaps struct {
+	RefFlows *ebpf.Map `ebpf:"ref_flows"`
+	RefSlots *ebpf.Map `ebpf:"ref_slots"`
 }
 
 func (m *BaselineMaps) Close() error {
-	return _BaselineClose()
+	return _BaselineClose(
+		m.RefFlows,
+		m.RefSlots,
+	)
 }
 
 // BaselineVariables contains all global variables after they have been loaded into the kernel.
@@ -116,13 +164,17 @@ type BaselineVariables struct {
 //
 // It can be passed to LoadBaselineObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BaselinePrograms struct {
-	XdpDrop     *ebpf.Program `ebpf:"xdp_drop"`
-	XdpPass     *ebpf.Program `ebpf:"xdp_pass"`
-	XdpReadDrop *ebpf.Program `ebpf:"xdp_read_drop"`
+	RefArrayProbe *ebpf.Program `ebpf:"ref_array_probe"`
+	RefHashLookup *ebpf.Program `ebpf:"ref_hash_lookup"`
+	XdpDrop       *ebpf.Program `ebpf:"xdp_drop"`
+	XdpPass       *ebpf.Program `ebpf:"xdp_pass"`
+	XdpReadDrop   *ebpf.Program `ebpf:"xdp_read_drop"`
 }
 
 func (p *BaselinePrograms) Close() error {
 	return _BaselineClose(
+		p.RefArrayProbe,
+		p.RefHashLookup,
 		p.XdpDrop,
 		p.XdpPass,
 		p.XdpReadDrop,

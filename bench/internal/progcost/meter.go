@@ -19,10 +19,12 @@ const (
 
 var actionNames = map[uint32]string{0: "aborted", 1: "drop", 2: "pass", 3: "tx", 4: "redirect"}
 
-// meter measures one published policy, beside the empty program.
+// meter measures one published policy, beside the empty program and the
+// reference programs.
 type meter struct {
 	cfg         Config
 	prog, empty *ebpf.Program
+	refs        map[string]*ebpf.Program // by case name
 	rules       int
 }
 
@@ -31,18 +33,22 @@ func (m *meter) family(fam int, p synth.Probes) ([]results.Cost, error) {
 	if _, ret, err := timed(m.prog, frame(p.Allowed, packets.SYN), 1); err != nil || ret != xdpPass {
 		return nil, fmt.Errorf("open the probe flow: action %s, %v", actionNames[ret], err)
 	}
+	hit := frame(p.Allowed, packets.ACK)
 	repeated := []struct {
+		prog  *ebpf.Program
 		name  string
 		frame []byte
 		want  uint32
 	}{
-		{results.FlowHit, frame(p.Allowed, packets.ACK), xdpPass},
-		{results.Decision, frame(p.Decision, packets.SYN), xdpDrop},
-		{results.Refused, frame(p.Refused, packets.SYN), xdpDrop},
+		{m.prog, results.FlowHit, hit, xdpPass},
+		{m.prog, results.Decision, frame(p.Decision, packets.SYN), xdpDrop},
+		{m.prog, results.Refused, frame(p.Refused, packets.SYN), xdpDrop},
+		{m.refs[results.RefHash], results.RefHash, hit, xdpPass},
+		{m.refs[results.RefArray], results.RefArray, hit, xdpPass},
 	}
 	var out []results.Cost
 	for _, r := range repeated {
-		c, err := m.repeated(r.name, fam, r.frame, r.want)
+		c, err := m.repeated(r.prog, r.name, fam, r.frame, r.want)
 		if err != nil {
 			return nil, err
 		}
@@ -70,10 +76,10 @@ func (m *meter) family(fam int, p synth.Probes) ([]results.Cost, error) {
 // for a ratio to ~5 ns. The fixed cost is mostly swapping the program into
 // the XDP dispatcher and back (~1 ms of CPU, 1 ns a packet at 1e6 repeats):
 // measured as the median of 2-repeat calls of the empty program, one per run.
-func (m *meter) repeated(name string, fam int, f []byte, want uint32) (results.Cost, error) {
+func (m *meter) repeated(prog *ebpf.Program, name string, fam int, f []byte, want uint32) (results.Cost, error) {
 	c := results.Cost{Case: name, Family: fam, Rules: m.rules, Method: results.Repeat}
 	emptyRepeat := 10 * m.cfg.Repeat
-	var fixed, kernel, empty, prog []float64
+	var fixed, kernel, empty, runs []float64
 	for i := 0; i < m.cfg.Runs; i++ {
 		o, err := cpuTimed(m.empty, f, 2)
 		if err != nil {
@@ -83,7 +89,7 @@ func (m *meter) repeated(name string, fam int, f []byte, want uint32) (results.C
 		if err != nil {
 			return c, err
 		}
-		r, err := cpuTimed(m.prog, f, m.cfg.Repeat)
+		r, err := cpuTimed(prog, f, m.cfg.Repeat)
 		if err != nil {
 			return c, err
 		}
@@ -91,12 +97,12 @@ func (m *meter) repeated(name string, fam int, f []byte, want uint32) (results.C
 			return c, fmt.Errorf("%s probe ended with %s, want %s", name, actionNames[r.ret], actionNames[want])
 		}
 		c.Verdict = actionNames[r.ret]
-		fixed, empty, prog = append(fixed, o.cpuNs), append(empty, e.cpuNs), append(prog, r.cpuNs)
+		fixed, empty, runs = append(fixed, o.cpuNs), append(empty, e.cpuNs), append(runs, r.cpuNs)
 		kernel = append(kernel, r.kernelNs)
 	}
 	c.CallOverheadNs = stats.Median(fixed)
-	for i := range prog {
-		c.Runs = append(c.Runs, (prog[i]-c.CallOverheadNs)/float64(m.cfg.Repeat))
+	for i := range runs {
+		c.Runs = append(c.Runs, (runs[i]-c.CallOverheadNs)/float64(m.cfg.Repeat))
 		c.EmptyRuns = append(c.EmptyRuns, (empty[i]-c.CallOverheadNs)/float64(emptyRepeat))
 	}
 	finish(&c)

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/cilium/ebpf"
+
 	"github.com/palisade-psn/palisade/bench/internal/baseline"
 	"github.com/palisade-psn/palisade/bench/internal/results"
 	"github.com/palisade-psn/palisade/bench/internal/synth"
@@ -62,7 +64,8 @@ func measureRules(cfg Config, n int, empty *baseline.BaselineObjects) ([]results
 		return nil, err
 	}
 	defer b.close()
-	m := &meter{cfg: cfg, prog: b.dp.Program(), empty: empty.XdpPass, rules: n}
+	m := &meter{cfg: cfg, prog: b.dp.Program(), empty: empty.XdpPass, rules: n,
+		refs: map[string]*ebpf.Program{results.RefHash: empty.RefHashLookup, results.RefArray: empty.RefArrayProbe}}
 	var out []results.Cost
 	for _, fam := range []int{4, 6} {
 		p, err := set.Probes(c, loIngress, fam)

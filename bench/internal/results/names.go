@@ -7,10 +7,15 @@ const (
 	Refused   = "refused"           // destination in no rule of the organisation
 	Inspected = "inspected"         // a packet of a flow flagged for inspection
 	NewFlow   = "new_allowed_flow"  // decision, flow created, passed
+
+	// References, not Palisade: the flow-hit frame through a program that
+	// only parses and finds its flow (bench/bpf/baseline.c).
+	RefHash  = "ref_hash_lookup" // one lookup in a hash table shaped like the flow table
+	RefArray = "ref_array_probe" // one probe of a per-CPU array
 )
 
 // Cases lists the program-cost cases in report order.
-var Cases = []string{FlowHit, Decision, Refused, Inspected, NewFlow}
+var Cases = []string{FlowHit, Decision, Refused, Inspected, NewFlow, RefHash, RefArray}
 
 // Program-cost methods (see bench/README.md).
 const (
