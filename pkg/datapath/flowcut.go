@@ -2,11 +2,8 @@ package datapath
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net/netip"
-
-	"github.com/cilium/ebpf"
 )
 
 // FlowOrigin is a remembered flow's first packet, as its originator sent
@@ -26,29 +23,22 @@ type FlowOrigin struct {
 // many it kept and cut. An apply uses it so that a flow the new policy no
 // longer allows ends at once instead of living on through the flow table.
 func (dp *Datapath) CutFlows(keep func(FlowOrigin) bool) (kept, cut int, err error) {
-	var (
-		k      BoundaryPalFlowKey
-		f      BoundaryPalFlow
-		doomed []BoundaryPalFlowKey
-	)
-	it := dp.objs.Flows.Iterate()
-	for it.Next(&k, &f) {
-		if keep(originOf(&k, &f)) {
+	var doomed []BoundaryPalFlowKey
+	err = walk(dp.objs.Flows, func(k *BoundaryPalFlowKey, f *BoundaryPalFlow) bool {
+		if keep(originOf(k, f)) {
 			kept++
-			continue
+		} else {
+			doomed = append(doomed, *k)
 		}
-		doomed = append(doomed, k)
-	}
-	if err := it.Err(); err != nil {
+		return true
+	})
+	if err != nil {
 		return kept, 0, fmt.Errorf("walk flows: %w", err)
 	}
-	for _, k := range doomed {
-		if err := dp.objs.Flows.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return kept, cut, fmt.Errorf("cut flow: %w", err)
-		}
-		cut++
+	if err := deleteKeys(dp.objs.Flows, doomed); err != nil {
+		return kept, 0, fmt.Errorf("cut flows: %w", err)
 	}
-	return kept, cut, nil
+	return kept, len(doomed), nil
 }
 
 func originOf(k *BoundaryPalFlowKey, f *BoundaryPalFlow) FlowOrigin {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,28 +41,28 @@ func (dp *Datapath) SweepFlows() (live, removed int, err error) {
 		return 0, 0, err
 	}
 	now := monotonicNs()
-	var (
-		k     BoundaryPalFlowKey
-		f     BoundaryPalFlow
-		stale []EndedFlow
-	)
-	it := dp.objs.Flows.Iterate()
-	for it.Next(&k, &f) {
+	var stale []EndedFlow
+	err = walk(dp.objs.Flows, func(k *BoundaryPalFlowKey, f *BoundaryPalFlow) bool {
 		live++
-		if now > f.LastSeenNs && time.Duration(now-f.LastSeenNs) > flowTimeout(&f, k.Proto, &cfg) {
-			stale = append(stale, EndedFlow{k, f})
+		if now > f.LastSeenNs && time.Duration(now-f.LastSeenNs) > flowTimeout(f, k.Proto, &cfg) {
+			stale = append(stale, EndedFlow{*k, *f})
 		}
-	}
-	if err := it.Err(); err != nil {
+		return true
+	})
+	if err != nil {
 		return live, 0, fmt.Errorf("walk flows: %w", err)
 	}
 	defer func() { err = errors.Join(err, dp.addSwept(removed)) }()
-	for _, e := range stale {
-		if err := dp.objs.Flows.Delete(&e.Key); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return live, removed, fmt.Errorf("remove idle flow: %w", err)
-		}
-		removed++
-		if dp.onFlowEnd != nil {
+	keys := make([]BoundaryPalFlowKey, len(stale))
+	for i := range stale {
+		keys[i] = stale[i].Key
+	}
+	if err := deleteKeys(dp.objs.Flows, keys); err != nil {
+		return live, 0, fmt.Errorf("remove idle flows: %w", err)
+	}
+	removed = len(stale)
+	if dp.onFlowEnd != nil {
+		for _, e := range stale {
 			dp.onFlowEnd(e)
 		}
 	}

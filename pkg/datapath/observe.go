@@ -145,16 +145,9 @@ func (c *Counters) FlowTableLive() (int, error) {
 	if c.flows == nil {
 		return 0, nil
 	}
-	var (
-		k BoundaryPalFlowKey
-		f BoundaryPalFlow
-		n int
-	)
-	it := c.flows.Iterate()
-	for it.Next(&k, &f) {
-		n++
-	}
-	if err := it.Err(); err != nil {
+	n := 0
+	err := walk(c.flows, func(*BoundaryPalFlowKey, *BoundaryPalFlow) bool { n++; return true })
+	if err != nil {
 		return n, fmt.Errorf("walk flows: %w", err)
 	}
 	return n, nil

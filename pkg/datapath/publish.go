@@ -118,55 +118,59 @@ func (dp *Datapath) assignSlots(c *policy.Compiled, caps capacities) (map[string
 func (dp *Datapath) clearGeneration(gen uint32) (held map[string]uint32, err error) {
 	m := &dp.objs.BoundaryMaps
 	held = map[string]uint32{}
-	if _, err := deleteWhere(m.Ingresses, func(k *BoundaryPalIngressKey) bool { return k.Gen == gen }); err != nil {
+	if _, err := deleteWhere[BoundaryPalIngressKey, BoundaryPalIngress](m.Ingresses, func(k *BoundaryPalIngressKey) bool { return k.Gen == gen }); err != nil {
 		return nil, fmt.Errorf("clear ingresses: %w", err)
 	}
-	if held["sources"], err = deleteWhere(m.Sources, func(k *BoundaryPalSrcKey) bool { return uint32(k.Gen) == gen }); err != nil {
+	if held["sources"], err = deleteWhere[BoundaryPalSrcKey, uint32](m.Sources, func(k *BoundaryPalSrcKey) bool { return uint32(k.Gen) == gen }); err != nil {
 		return nil, fmt.Errorf("clear sources: %w", err)
 	}
-	if held["dests"], err = deleteWhere(m.Dests, func(k *BoundaryPalDstKey) bool { return uint32(k.Gen) == gen }); err != nil {
+	if held["dests"], err = deleteWhere[BoundaryPalDstKey, BoundaryPalDst](m.Dests, func(k *BoundaryPalDstKey) bool { return uint32(k.Gen) == gen }); err != nil {
 		return nil, fmt.Errorf("clear destinations: %w", err)
 	}
-	if held["blocks"], err = deleteWhere(m.Blocks, func(k *BoundaryPalBlockKey) bool { return uint32(k.Gen) == gen }); err != nil {
+	if held["blocks"], err = deleteWhere[BoundaryPalBlockKey, BoundaryPalBlock](m.Blocks, func(k *BoundaryPalBlockKey) bool { return uint32(k.Gen) == gen }); err != nil {
 		return nil, fmt.Errorf("clear prefix blocks: %w", err)
 	}
 	return held, nil
 }
 
-// deleteWhere deletes the entries of m whose key matches and returns how
-// many it left.
-func deleteWhere[K any](m *ebpf.Map, match func(*K) bool) (uint32, error) {
+// deleteWhere deletes the entries of m (values of type V) whose key
+// matches and returns how many it left.
+func deleteWhere[K, V any](m *ebpf.Map, match func(*K) bool) (uint32, error) {
 	var (
-		k      K
-		v      = make([]byte, m.ValueSize())
 		doomed []K
 		kept   uint32
 	)
-	it := m.Iterate()
-	for it.Next(&k, &v) {
-		if match(&k) {
-			doomed = append(doomed, k)
+	err := walk(m, func(k *K, _ *V) bool {
+		if match(k) {
+			doomed = append(doomed, *k)
 		} else {
 			kept++
 		}
-	}
-	if err := it.Err(); err != nil {
+		return true
+	})
+	if err != nil {
 		return 0, err
 	}
-	if len(doomed) == 0 {
-		return kept, nil
+	return kept, deleteKeys(m, doomed)
+}
+
+// deleteKeys deletes keys from m in one system call (100,000s at large
+// policies and full flow tables); key by key, those already gone
+// ignored, where the kernel has no batch delete for the map or one key
+// went meanwhile.
+func deleteKeys[K any](m *ebpf.Map, keys []K) error {
+	if len(keys) == 0 {
+		return nil
 	}
-	// One syscall for them all (100,000s at large policies); key by key
-	// where the kernel has no batch delete for the map.
-	if _, err := m.BatchDelete(doomed, nil); err == nil {
-		return kept, nil
+	if _, err := m.BatchDelete(keys, nil); err == nil {
+		return nil
 	}
-	for _, k := range doomed {
-		if err := m.Delete(&k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return 0, err
+	for i := range keys {
+		if err := m.Delete(&keys[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return err
 		}
 	}
-	return kept, nil
+	return nil
 }
 
 func (dp *Datapath) write(t *tables) error {
