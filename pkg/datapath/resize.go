@@ -181,22 +181,44 @@ func (dp *Datapath) moveLinks(prog *ebpf.Program) error {
 	return nil
 }
 
+// copyEntries copies every entry of from into to (maps of one layout),
+// walkBatch entries a system call each way; entry by entry where the
+// kernel has no batch operations for the map.
 func copyEntries(from, to *ebpf.Map) error {
-	var keys, vals [][]byte
+	byteArrays := func(n uint32) reflect.Value {
+		t := reflect.SliceOf(reflect.ArrayOf(int(n), reflect.TypeFor[byte]()))
+		return reflect.MakeSlice(t, walkBatch, walkBatch)
+	}
+	keys, vals := byteArrays(from.KeySize()), byteArrays(from.ValueSize())
+	var cursor ebpf.MapBatchCursor
+	for first := true; ; first = false {
+		n, err := from.BatchLookup(&cursor, keys.Interface(), vals.Interface(), nil)
+		if first && errors.Is(err, ebpf.ErrNotSupported) {
+			return copyIterate(from, to)
+		}
+		if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return err
+		}
+		if n > 0 {
+			if _, err := to.BatchUpdate(keys.Slice(0, n).Interface(), vals.Slice(0, n).Interface(), nil); err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			return nil // ErrKeyNotExist: the end
+		}
+	}
+}
+
+func copyIterate(from, to *ebpf.Map) error {
 	k, v := make([]byte, from.KeySize()), make([]byte, from.ValueSize())
 	it := from.Iterate()
 	for it.Next(&k, &v) {
-		keys, vals = append(keys, append([]byte(nil), k...)), append(vals, append([]byte(nil), v...))
-	}
-	if err := it.Err(); err != nil {
-		return err
-	}
-	for i := range keys {
-		if err := to.Put(keys[i], vals[i]); err != nil {
+		if err := to.Put(k, v); err != nil {
 			return err
 		}
 	}
-	return nil
+	return it.Err()
 }
 
 // mapsByName lists the loaded maps by their names in the object.

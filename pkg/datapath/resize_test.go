@@ -26,6 +26,11 @@ func TestTablesGrowWithThePolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := linkProgram(t, h)
+	cfg, err := h.dp.readConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enforced := entriesOfGen(t, h.dp, uint8(cfg.ActiveGen))
 
 	big := syntheticPolicy(40, 150, 3) // 6,000 destinations a generation
 	h.policy = policy.Compile(big)
@@ -44,6 +49,11 @@ func TestTablesGrowWithThePolicy(t *testing.T) {
 		t.Errorf("pinned dests holds %d, the loaded one %d", pinned.MaxEntries(), grown)
 	}
 	pinned.Close()
+	// The generation in force until the flip was copied whole into the
+	// larger tables the link switched to before the flip.
+	if got := entriesOfGen(t, h.dp, uint8(cfg.ActiveGen)); got != enforced {
+		t.Errorf("the previous generation's entries after the growth: %v, before it %v", got, enforced)
+	}
 	after := linkProgram(t, h)
 	info, err := h.dp.Program().Info()
 	if err != nil {
@@ -78,6 +88,26 @@ func TestTablesGrowWithThePolicy(t *testing.T) {
 	if got := h.dp.Maps().Dests.MaxEntries(); got != grown {
 		t.Errorf("reopened dests holds %d, want the grown %d", got, grown)
 	}
+}
+
+// entriesOfGen counts gen's entries in the prefix tables.
+func entriesOfGen(t *testing.T, dp *Datapath, gen uint8) (n [3]int) {
+	t.Helper()
+	m := dp.Maps()
+	errs := []error{
+		walk(m.Sources, func(k *BoundaryPalSrcKey, _ *uint32) bool { n[0] += b2i(k.Gen == gen); return true }),
+		walk(m.Dests, func(k *BoundaryPalDstKey, _ *BoundaryPalDst) bool { n[1] += b2i(k.Gen == gen); return true }),
+		walk(m.Blocks, func(k *BoundaryPalBlockKey, _ *BoundaryPalBlock) bool { n[2] += b2i(k.Gen == gen); return true }),
+	}
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n == [3]int{} {
+		t.Fatalf("generation %d has no entries", gen)
+	}
+	return n
 }
 
 // linkProgram is the program ID the pinned link of svc0 runs.
