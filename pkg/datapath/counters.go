@@ -88,17 +88,19 @@ func (c *Counters) OrgCounts() (map[string]map[string]Counter, error) {
 	names := c.slots.names(kindOrg)
 	names[0] = ""
 	nv := uint32(BoundaryPalVerdictPAL_VERDICT__MAX)
-	for slot, name := range names {
-		for v := uint32(0); v < nv; v++ {
-			n, err := sumCounter(c.orgStats, slot*nv+v)
-			if err != nil {
-				return nil, err
-			}
-			if out[name] == nil {
-				out[name] = map[string]Counter{}
-			}
-			out[name][VerdictName(BoundaryPalVerdict(v))] = n
+	err := readPerCPU(c.orgStats, (maxSlot(names)+1)*nv, func(idx uint32, per []BoundaryPalCounter) error {
+		name, ok := names[idx/nv]
+		if !ok {
+			return nil // a slot no organisation holds
 		}
+		if out[name] == nil {
+			out[name] = map[string]Counter{}
+		}
+		out[name][VerdictName(BoundaryPalVerdict(idx%nv))] = sum(per)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read organisation counters: %w", err)
 	}
 	return out, nil
 }
@@ -106,10 +108,14 @@ func (c *Counters) OrgCounts() (map[string]map[string]Counter, error) {
 // RuleCounts returns per-rule hits by rule name ("org/id").
 func (c *Counters) RuleCounts() (map[string]RuleCounter, error) {
 	out := map[string]RuleCounter{}
-	for slot, name := range c.slots.names(kindRule) {
-		var per []BoundaryPalRuleCounter
-		if err := c.ruleStats.Lookup(slot, &per); err != nil {
-			return nil, fmt.Errorf("read rule counter %s: %w", name, err)
+	names := c.slots.names(kindRule)
+	if len(names) == 0 {
+		return out, nil
+	}
+	err := readPerCPU(c.ruleStats, maxSlot(names)+1, func(slot uint32, per []BoundaryPalRuleCounter) error {
+		name, ok := names[slot]
+		if !ok {
+			return nil
 		}
 		var rc RuleCounter
 		for _, p := range per {
@@ -118,8 +124,29 @@ func (c *Counters) RuleCounts() (map[string]RuleCounter, error) {
 			rc.LastHitNs = max(rc.LastHitNs, p.LastHitNs)
 		}
 		out[name] = rc
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read rule counters: %w", err)
 	}
 	return out, nil
+}
+
+func maxSlot(names map[uint32]string) uint32 {
+	var hi uint32
+	for s := range names {
+		hi = max(hi, s)
+	}
+	return hi
+}
+
+func sum(per []BoundaryPalCounter) Counter {
+	var c Counter
+	for _, p := range per {
+		c.Packets += p.Packets
+		c.Bytes += p.Bytes
+	}
+	return c
 }
 
 func sumCounter(m *ebpf.Map, idx uint32) (Counter, error) {
@@ -127,12 +154,7 @@ func sumCounter(m *ebpf.Map, idx uint32) (Counter, error) {
 	if err := m.Lookup(idx, &per); err != nil {
 		return Counter{}, fmt.Errorf("read counter %d of %s: %w", idx, m, err)
 	}
-	var c Counter
-	for _, p := range per {
-		c.Packets += p.Packets
-		c.Bytes += p.Bytes
-	}
-	return c, nil
+	return sum(per), nil
 }
 
 // ForwardCounts returns allowed packets by the path they left on: "xdp"

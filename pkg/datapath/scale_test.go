@@ -103,6 +103,30 @@ func TestScale100kRules(t *testing.T) {
 	if allowed < 900 {
 		t.Errorf("only %d of 2000 sampled packets allowed; the sample should hit rules about half the time", allowed)
 	}
+	// What a metrics scrape reads: every rule's and organisation's counters.
+	start = time.Now()
+	byRule, err := h.dp.Counters().RuleCounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byOrg, err := h.dp.Counters().OrgCounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("read %d rule and %d organisation counters in %v", len(byRule), len(byOrg), time.Since(start))
+	var hits, seen uint64
+	for _, c := range byRule {
+		hits += c.Packets
+	}
+	for _, vs := range byOrg {
+		for _, c := range vs {
+			seen += c.Packets
+		}
+	}
+	if len(byRule) != len(h.policy.Rules) || hits != uint64(allowed) || seen != 2000 {
+		t.Errorf("counters: %d rules (want %d) with %d hits (want %d); organisations saw %d packets (want 2000)",
+			len(byRule), len(h.policy.Rules), hits, allowed, seen)
+	}
 }
 
 // TestTooLargeRefusedWhole: a policy the maps cannot hold is refused before

@@ -51,3 +51,49 @@ func walkIterate[K, V any](m *ebpf.Map, fn func(*K, *V) bool) error {
 	}
 	return it.Err()
 }
+
+// readPerCPU calls fn with every CPU's value of the entries 0 to n-1 of the
+// per-CPU array m, walkBatch entries a system call (a scrape reads one
+// counter for every rule: 100,000 lookups at large policies otherwise).
+// Entry by entry where the kernel has no batch lookups for arrays.
+func readPerCPU[V any](m *ebpf.Map, n uint32, fn func(idx uint32, per []V) error) error {
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		return err
+	}
+	keys, vals := make([]uint32, walkBatch), make([]V, walkBatch*ncpu)
+	var cursor ebpf.MapBatchCursor
+	for first := true; ; first = false {
+		got, err := m.BatchLookup(&cursor, keys, vals, nil)
+		if first && errors.Is(err, ebpf.ErrNotSupported) {
+			return readPerCPUOneByOne(m, n, fn)
+		}
+		if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return err
+		}
+		for i := range got {
+			if keys[i] >= n {
+				return nil
+			}
+			if err := fn(keys[i], vals[i*ncpu:(i+1)*ncpu]); err != nil {
+				return err
+			}
+		}
+		if err != nil || got == 0 {
+			return nil // the end of the array
+		}
+	}
+}
+
+func readPerCPUOneByOne[V any](m *ebpf.Map, n uint32, fn func(idx uint32, per []V) error) error {
+	for idx := range n {
+		var per []V
+		if err := m.Lookup(idx, &per); err != nil {
+			return err
+		}
+		if err := fn(idx, per); err != nil {
+			return err
+		}
+	}
+	return nil
+}
