@@ -41,10 +41,31 @@ func Measure(n, runs int) (*results.Apply, error) {
 	if err := publishTwice(dp, c, a); err != nil {
 		return nil, err
 	}
+	if err := readCounters(dp, a); err != nil {
+		return nil, err
+	}
 	if err := mapMemory(dp.Maps(), a); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// readCounters times reading every rule's and organisation's counters,
+// what a metrics scrape (and palisade top) reads from the maps.
+func readCounters(dp *datapath.Datapath, a *results.Apply) error {
+	start := time.Now()
+	rules, err := dp.Counters().RuleCounts()
+	if err != nil {
+		return err
+	}
+	if _, err := dp.Counters().OrgCounts(); err != nil {
+		return err
+	}
+	a.CountersMs = millis(time.Since(start))
+	if len(rules) != a.Rules {
+		return fmt.Errorf("read %d rule counters, the policy has %d rules", len(rules), a.Rules)
+	}
+	return nil
 }
 
 // graceWait outlasts the datapath's wait between two flips, which would

@@ -124,7 +124,7 @@ func checkApply(r *Results) error {
 	for _, m := range a.Maps {
 		sum += m.Bytes
 	}
-	if a.Entries == 0 || len(a.Maps) == 0 || sum != a.MapBytes || !(a.CompileMs > 0 && a.PublishMs > 0 && a.RepublishMs > 0) {
+	if a.Entries == 0 || len(a.Maps) == 0 || sum != a.MapBytes || !(a.CompileMs > 0 && a.PublishMs > 0 && a.RepublishMs > 0 && a.CountersMs > 0) {
 		return fmt.Errorf("apply: incomplete or inconsistent: %+v", *a)
 	}
 	return nil

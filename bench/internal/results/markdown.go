@@ -58,9 +58,9 @@ func targets(b *strings.Builder, r *Results) {
 }
 
 func costs(b *strings.Builder, r *Results) {
-	b.WriteString("## 1. Program cost (BPF_PROG_RUN)\n\nns per packet, and as a multiple of the empty XDP program measured the same way in the same run (its ns in brackets). "+
-		"The ref_ rows are not Palisade: the flow-hit frame through a program that only parses it and finds its flow, in a hash table "+
-		"shaped like the flow table (the floor of the flow-hit figure for any design that keeps flows in a BPF hash table) or in a "+
+	b.WriteString("## 1. Program cost (BPF_PROG_RUN)\n\nns per packet, and as a multiple of the empty XDP program measured the same way in the same run (its ns in brackets). " +
+		"The ref_ rows are not Palisade: the flow-hit frame through a program that only parses it and finds its flow, in a hash table " +
+		"shaped like the flow table (the floor of the flow-hit figure for any design that keeps flows in a BPF hash table) or in a " +
 		"per-CPU array (what a per-CPU cache in front of it would cost); bench/bpf/baseline.c.\n")
 	for _, fam := range []int{4, 6} {
 		fmt.Fprintf(b, "\n**IPv%d**\n\n| case | method |", fam)

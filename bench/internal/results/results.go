@@ -113,6 +113,7 @@ type Apply struct {
 	CompileMs   float64     `json:"compile_ms"`
 	PublishMs   float64     `json:"first_publish_ms"`
 	RepublishMs float64     `json:"republish_ms"` // into the other generation, old one cleared
+	CountersMs  float64     `json:"counters_ms"`  // reading every rule's and organisation's counters
 	Entries     int         `json:"map_entries"`
 	MapBytes    uint64      `json:"map_bytes"` // sum of memlock over every map
 	Maps        []MapMemory `json:"maps"`
