@@ -15,7 +15,7 @@ type packet struct {
 	proto        uint8
 	fragment     bool
 	syn, ack     bool
-	seq          uint32
+	seq, ackNum  uint32
 	payload      []byte
 }
 
@@ -69,7 +69,7 @@ func (d *decoder) decode(b []byte) (packet, bool) {
 			// fragment header is the one the datapath lets through.
 			pk.fragment = d.ip6.NextHeader == layers.IPProtocolIPv6Fragment
 		case layers.LayerTypeTCP:
-			pk.sport, pk.dport, pk.seq = uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort), d.tcp.Seq
+			pk.sport, pk.dport, pk.seq, pk.ackNum = uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort), d.tcp.Seq, d.tcp.Ack
 			pk.syn, pk.ack, pk.payload = d.tcp.SYN, d.tcp.ACK, d.tcp.Payload
 		case layers.LayerTypeUDP:
 			pk.sport, pk.dport, pk.payload = uint16(d.udp.SrcPort), uint16(d.udp.DstPort), d.udp.Payload

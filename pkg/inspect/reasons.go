@@ -26,6 +26,7 @@ const (
 	RefuseTimeout      Refusal = "timeout"
 	RefuseNoRule       Refusal = "no_inspect_rule"
 	RefuseOverload     Refusal = "overload"
+	RefuseNoStart      Refusal = "start_not_seen"
 )
 
 // Reasons a flow is allowed.

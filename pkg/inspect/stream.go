@@ -20,11 +20,18 @@ func (s *stream) start(isn uint32) {
 	s.base, s.hasBase = isn+1, true
 }
 
+// known says where the stream starts is known: from the originator's
+// SYN, the service's SYN-ACK, or remembered over an idle spell. Without
+// it, the first segment to arrive could be taken for the first bytes
+// while the service reads others before it.
+func (s *stream) known() bool { return s.hasBase }
+
 // add places a segment. It returns false when the segment cannot belong
-// to the first bytes (before the start, or past the bound).
+// to the first bytes (before the start, or past the bound). The start
+// must be known.
 func (s *stream) add(seq uint32, data []byte) (ok bool, err error) {
 	if !s.hasBase {
-		s.base, s.hasBase = seq, true // no SYN seen (agent restarted): start here
+		return false, RefuseNoStart
 	}
 	off := int64(int32(seq - s.base))
 	if off < 0 || off >= maxStreamBytes {
@@ -50,7 +57,7 @@ func (s *stream) add(seq uint32, data []byte) (ok bool, err error) {
 
 // empty says nothing is buffered yet and seq starts the stream.
 func (s *stream) empty(seq uint32) bool {
-	return len(s.buf) == 0 && (!s.hasBase || seq == s.base)
+	return len(s.buf) == 0 && s.hasBase && seq == s.base
 }
 
 // prefix is the in-order bytes received so far.

@@ -56,8 +56,12 @@ const (
 	decidedTTL     = 10 * time.Second
 	// idleForget drops the state of a flow that opened but sent nothing
 	// (a browser's preconnect): undecided, it stays flagged in XDP and
-	// its next packet starts the state afresh.
+	// its next packet starts the state afresh, from the remembered start
+	// of its stream.
 	idleForget = time.Minute
+	// maxStarts bounds the stream starts kept for forgotten idle flows
+	// (a key and 4 bytes each).
+	maxStarts = 4 * maxFlows
 )
 
 type flowState struct {
@@ -82,14 +86,17 @@ type flowState struct {
 type tracker struct {
 	mu    sync.Mutex
 	flows map[datapath.BoundaryPalFlowKey]*flowState
-	table FlowTable
-	rules RuleFinder
-	m     *Metrics
-	log   *slog.Logger
+	// starts keeps where the streams of idle, forgotten flows begin.
+	starts map[datapath.BoundaryPalFlowKey]uint32
+	table  FlowTable
+	rules  RuleFinder
+	m      *Metrics
+	log    *slog.Logger
 }
 
 func newTracker(table FlowTable, rules RuleFinder, m *Metrics, log *slog.Logger) *tracker {
-	return &tracker{flows: map[datapath.BoundaryPalFlowKey]*flowState{}, table: table, rules: rules, m: m, log: log}
+	return &tracker{flows: map[datapath.BoundaryPalFlowKey]*flowState{}, starts: map[datapath.BoundaryPalFlowKey]uint32{},
+		table: table, rules: rules, m: m, log: log}
 }
 
 // handle decides what to do with one queued packet.
@@ -146,6 +153,10 @@ func (t *tracker) open(key datapath.BoundaryPalFlowKey) (*flowState, action) {
 		return nil, verdictAction(f.FailOpen) // the declared failure mode, undecided
 	}
 	st := &flowState{key: key, rule: name, insp: t.rules(name), failOpen: f.FailOpen, origLo: f.OrigLo, first: time.Now()}
+	if base, ok := t.starts[key]; ok {
+		st.stream.start(base - 1)
+		delete(t.starts, key)
+	}
 	t.flows[key] = st
 	if st.insp == nil {
 		t.decide(st, refuse(RefuseNoRule, ""))
@@ -155,15 +166,28 @@ func (t *tracker) open(key datapath.BoundaryPalFlowKey) (*flowState, action) {
 
 func (t *tracker) tcp(st *flowState, pk packet, orig bool, h release) action {
 	seq := pk.seq
-	if pk.syn && orig {
+	switch {
+	case pk.syn && orig:
+		if st.stream.known() && st.stream.base != pk.seq+1 && len(st.stream.buf) > 0 {
+			// Another start under bytes already read: the inspector's
+			// stream and the service's could differ from here.
+			return t.decide(st, refuse(RefuseInconsistent, ""))
+		}
 		st.stream.start(pk.seq)
 		seq++
+	case pk.syn && pk.ack && !st.stream.known():
+		st.stream.start(pk.ackNum - 1) // the service acknowledges the client's ISN
 	}
 	if len(pk.payload) == 0 {
 		return actAccept // handshake, acks, fin: the name has not been sent yet
 	}
 	if !orig {
 		return actDrop // the service speaks before the client named it: not yet
+	}
+	if !st.stream.known() {
+		// Neither SYN seen (the agent started mid-handshake) nor a start
+		// remembered: a later segment could pass for the first bytes.
+		return t.decide(st, refuse(RefuseNoStart, ""))
 	}
 	if st.data.IsZero() {
 		st.data = time.Now()
@@ -229,11 +253,28 @@ func (t *tracker) sweep(now time.Time) {
 		case !st.decided && !st.data.IsZero() && now.Sub(st.data) > pendingTimeout:
 			t.decide(st, refuse(RefuseTimeout, ""))
 		case !st.decided && st.data.IsZero() && now.Sub(st.first) > idleForget:
-			delete(t.flows, k)
+			t.forgetIdle(k, st)
 		case st.decided && now.Sub(st.at) > decidedTTL:
 			delete(t.flows, k)
 		}
 	}
+}
+
+// forgetIdle drops the state of a flow that opened but sent nothing, and
+// keeps where its stream starts for when it does (at most maxStarts; past
+// that an arbitrary one goes, and that flow is refused if it ever sends).
+func (t *tracker) forgetIdle(k datapath.BoundaryPalFlowKey, st *flowState) {
+	delete(t.flows, k)
+	if !st.stream.known() {
+		return
+	}
+	if len(t.starts) >= maxStarts {
+		for old := range t.starts {
+			delete(t.starts, old)
+			break
+		}
+	}
+	t.starts[k] = st.stream.base
 }
 
 // releaseAll drops every held packet (the inspector is stopping).

@@ -119,6 +119,7 @@ func TestTrackerSweep(t *testing.T) {
 	idle, _ := datapath.FlowKeyOf(client, server, 40003, 443, 6)
 	table.flows[idle] = &datapath.Flow{Verdict: datapath.BoundaryPalVerdictPAL_VERDICT_INSPECT, OrigLo: table.flows[k].OrigLo}
 	var held []bool
+	tr.handle(packet{src: client, dst: server, sport: 40002, dport: 443, proto: 6, syn: true, seq: 99}, nil)
 	if a := tr.handle(seg(40002, 100, []byte{22, 3, 1, 2}), func(ok bool) { held = append(held, ok) }); a != actHold {
 		t.Fatalf("partial record: %v, want hold", a)
 	}
@@ -131,5 +132,63 @@ func TestTrackerSweep(t *testing.T) {
 	}
 	if table.flows[idle].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_INSPECT {
 		t.Errorf("a flow that sent nothing yet was decided: %v", table.flows[idle].Verdict)
+	}
+}
+
+// The service must read the same first bytes as the inspector. A client
+// that idles past idleForget and then sends a later segment first (here
+// an allowed Host on the wire after a refused one) is judged from where
+// its stream really starts; a flow whose start was never seen is refused
+// rather than judged from whatever segment comes first; the SYN-ACK
+// gives the start when the SYN went by unseen; a second SYN under bytes
+// already read refuses.
+func TestTrackerStreamStart(t *testing.T) {
+	refused := []byte("GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+	allowed := []byte("GET / HTTP/1.1\r\nHost: files.cloud.psn.example\r\n\r\n")
+	syn := func(sport uint16, isn uint32) packet {
+		return packet{src: client, dst: server, sport: sport, dport: 443, proto: 6, seq: isn, syn: true}
+	}
+	http := &rules.Inspect{HTTPHost: []string{"*.cloud.psn.example"}}
+
+	tr, table, k := newTestTracker(41000)
+	tr.rules = func(string) *rules.Inspect { return http }
+	tr.handle(syn(41000, 999), nil)
+	tr.sweep(time.Now().Add(idleForget + time.Second))
+	if len(tr.flows) != 0 {
+		t.Fatal("the idle flow's state was kept")
+	}
+	second := seg(41000, 1000+uint32(len(refused)), allowed)
+	if a := tr.handle(second, func(bool) {}); a == actAccept || table.flows[k].Verdict == datapath.BoundaryPalVerdictPAL_VERDICT_ALLOW {
+		t.Fatalf("a later segment after an idle spell was taken for the first: %v, flow %v", a, table.flows[k].Verdict)
+	}
+	if a := tr.handle(seg(41000, 1000, refused), nil); a != actDrop || table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP {
+		t.Errorf("the first segment, a refused host: %v, flow %v", a, table.flows[k].Verdict)
+	}
+
+	tr, table, k = newTestTracker(41001)
+	tr.rules = func(string) *rules.Inspect { return http }
+	if a := tr.handle(seg(41001, 5000, allowed), nil); a != actDrop || table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP {
+		t.Errorf("data with no start seen: %v, flow %v; want refused", a, table.flows[k].Verdict)
+	}
+
+	tr, table, k = newTestTracker(41002)
+	tr.rules = func(string) *rules.Inspect { return http }
+	synAck := packet{src: server, dst: client, sport: 443, dport: 41002, proto: 6, seq: 77, syn: true, ack: true, ackNum: 7001}
+	if a := tr.handle(synAck, nil); a != actAccept {
+		t.Fatalf("syn-ack: %v", a)
+	}
+	if a := tr.handle(seg(41002, 7001, allowed), nil); a != actAccept || table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_ALLOW {
+		t.Errorf("in-order data after a SYN-ACK: %v, flow %v; want allowed", a, table.flows[k].Verdict)
+	}
+
+	tr, table, k = newTestTracker(41003)
+	tr.rules = func(string) *rules.Inspect { return http }
+	tr.handle(syn(41003, 100), nil)
+	if a := tr.handle(seg(41003, 101, allowed[:10]), func(bool) {}); a != actHold {
+		t.Fatalf("a partial request: %v, want hold", a)
+	}
+	tr.handle(syn(41003, 5000), nil)
+	if table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP {
+		t.Errorf("a second SYN under buffered bytes: flow %v, want refused", table.flows[k].Verdict)
 	}
 }
