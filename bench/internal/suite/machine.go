@@ -19,7 +19,7 @@ func describe() results.Machine {
 	m := results.Machine{
 		CPU: cpuModel(), Cores: runtime.NumCPU(), Go: runtime.Version(),
 		Virtualised: strings.Contains(read("/proc/cpuinfo"), " hypervisor"),
-		Commit:      tool("git", "describe", "--always", "--dirty"),
+		Commit:      commit(),
 		Backends: map[string]string{
 			"nft":             tool("nft", "--version"),
 			"iptables-legacy": tool("iptables-legacy", "-V"),
@@ -33,6 +33,21 @@ func describe() results.Machine {
 		m.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
 	return m
+}
+
+// commit is the source the figures were measured from: -dirty when files
+// other than the suite's own results differ from it (a run that follows
+// an uncommitted run is not made dirty by that run's output).
+func commit() string {
+	c := tool("git", "describe", "--always")
+	if c == "absent" {
+		return c
+	}
+	out, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)bench/results").Output()
+	if err == nil && len(strings.TrimSpace(string(out))) > 0 {
+		c += "-dirty"
+	}
+	return c
 }
 
 func cpuModel() string {
