@@ -5,6 +5,23 @@ import (
 	"testing"
 )
 
+// openBare opens a datapath with a flow table of flows entries, attached
+// nowhere, in a pin directory of its own.
+func openBare(t testing.TB, flows uint32) *Datapath {
+	t.Helper()
+	pin := testPinPath(t)
+	t.Cleanup(func() { os.RemoveAll(pin) })
+	dp, err := Open(Options{PinPath: pin, FlowTableSize: flows})
+	if err != nil {
+		t.Fatalf("open datapath: %+v", err)
+	}
+	t.Cleanup(func() { dp.Close() })
+	if err := dp.Configure(Settings{Timeouts: DefaultTimeouts()}); err != nil {
+		t.Fatal(err)
+	}
+	return dp
+}
+
 // fillFlows puts n distinct flows in the table, the i-th last seen at
 // seen(i).
 func fillFlows(t testing.TB, dp *Datapath, n int, seen func(i int) uint64) {
@@ -26,15 +43,7 @@ func fillFlows(t testing.TB, dp *Datapath, n int, seen func(i int) uint64) {
 // sweep removes exactly the idle ones (reporting each), the live count
 // and a cut agree with what is left.
 func TestWalksOfALargeFlowTable(t *testing.T) {
-	pin := testPinPath(t)
-	dp, err := Open(Options{PinPath: pin, FlowTableSize: 1 << 15})
-	if err != nil {
-		t.Fatalf("open datapath: %+v", err)
-	}
-	t.Cleanup(func() { dp.Close(); os.RemoveAll(pin) })
-	if err := dp.Configure(Settings{Timeouts: DefaultTimeouts()}); err != nil {
-		t.Fatal(err)
-	}
+	dp := openBare(t, 1<<15)
 	const n = 3*walkBatch + 123
 	now := monotonicNs()
 	fillFlows(t, dp, n, func(i int) uint64 {
@@ -84,15 +93,7 @@ func b2i(b bool) int {
 
 // A full table's walks, as a scrape (live count) and a sweep make them.
 func BenchmarkFlowTableWalk(b *testing.B) {
-	pin := testPinPath(b)
-	dp, err := Open(Options{PinPath: pin, FlowTableSize: 1 << 17})
-	if err != nil {
-		b.Fatalf("open datapath: %+v", err)
-	}
-	b.Cleanup(func() { dp.Close(); os.RemoveAll(pin) })
-	if err := dp.Configure(Settings{Timeouts: DefaultTimeouts()}); err != nil {
-		b.Fatal(err)
-	}
+	dp := openBare(b, 1<<17)
 	const n = 100_000
 	now := monotonicNs()
 	fillFlows(b, dp, n, func(int) uint64 { return now })

@@ -35,31 +35,18 @@ func flood(ctx context.Context, gw *lab.Gateway, pid int, d time.Duration, out *
 		return err
 	}
 	defer gen.Close()
-	before, err := scrape(gw)
-	if err != nil {
-		return err
-	}
-	cpu0, err := processCPU(pid)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	for time.Since(start) < d && ctx.Err() == nil {
-		if _, err := gen.Burst(floodBurst, floodCPU); err != nil {
-			return err
+	var sending time.Duration
+	w, err := measure(gw, pid, func() error {
+		start := time.Now()
+		for time.Since(start) < d && ctx.Err() == nil {
+			if _, err := gen.Burst(floodBurst, floodCPU); err != nil {
+				return err
+			}
+			time.Sleep(floodGap)
 		}
-		time.Sleep(floodGap)
-	}
-	sending := time.Since(start)
-	if err := awaitIdle(gw, 5*time.Second); err != nil {
-		return err
-	}
-	wall := time.Since(start)
-	cpu1, err := processCPU(pid)
-	if err != nil {
-		return err
-	}
-	after, err := scrape(gw)
+		sending = time.Since(start)
+		return awaitIdle(gw, 5*time.Second)
+	})
 	if err != nil {
 		return err
 	}
@@ -67,12 +54,13 @@ func flood(ctx context.Context, gw *lab.Gateway, pid int, d time.Duration, out *
 	if err != nil {
 		return err
 	}
+	before, after := w.before, w.after
 	f := &results.InspectionFlood{
-		Seconds: sending.Seconds(), WallSeconds: wall.Seconds(), Sent: sent,
+		Seconds: sending.Seconds(), WallSeconds: w.wall.Seconds(), Sent: sent,
 		Packets:         uint64(after.queued - before.queued),
 		QueueFull:       uint64(after.queueFull - before.queueFull),
 		SocketFull:      uint64(after.socketFull - before.socketFull),
-		AgentCPUSeconds: (cpu1 - cpu0).Seconds(),
+		AgentCPUSeconds: w.cpu.Seconds(),
 		SingleVerdicts:  uint64(after.single - before.single),
 		BatchVerdicts:   uint64(after.batch - before.batch),
 	}

@@ -162,45 +162,33 @@ func share(ctx context.Context, c *client, gw *lab.Gateway, cfg Config, out *res
 // exchange, close) for cfg.Load and relates the packets the inspector
 // handled to the CPU time the agent used meanwhile.
 func rate(ctx context.Context, c *client, gw *lab.Gateway, pid int, cfg Config, out *results.Inspection) error {
-	before, err := scrape(gw)
-	if err != nil {
-		return err
-	}
-	cpu0, err := processCPU(pid)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	var (
-		flows, failed atomic.Uint64
-		wg            sync.WaitGroup
-	)
-	for range cfg.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Since(start) < cfg.Load && ctx.Err() == nil {
-				if _, err := c.flow(0); err != nil {
-					failed.Add(1)
-					continue
+	var flows, failed atomic.Uint64
+	w, err := measure(gw, pid, func() error {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range cfg.Clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Since(start) < cfg.Load && ctx.Err() == nil {
+					if _, err := c.flow(0); err != nil {
+						failed.Add(1)
+						continue
+					}
+					flows.Add(1)
 				}
-				flows.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	wall := time.Since(start)
-	cpu1, err := processCPU(pid)
+			}()
+		}
+		wg.Wait()
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	after, err := scrape(gw)
-	if err != nil {
-		return err
-	}
+	before, after, wall := w.before, w.after, w.wall
 	out.Flows, out.FailedFlows = flows.Load(), failed.Load()
 	out.Packets = uint64(after.queued - before.queued)
-	out.AgentCPUSeconds = (cpu1 - cpu0).Seconds()
+	out.AgentCPUSeconds = w.cpu.Seconds()
 	out.WallSeconds = wall.Seconds()
 	out.CallbackSeconds = after.callbackSec - before.callbackSec
 	if out.AgentCPUSeconds > 0 {
@@ -323,6 +311,35 @@ func (s *server) accept() {
 func (s *server) close() {
 	s.ln.Close()
 	s.wg.Wait()
+}
+
+// window is the agent's metrics and CPU time around a load.
+type window struct {
+	before, after scraped
+	cpu, wall     time.Duration
+}
+
+// measure runs load and reads the agent's metrics and CPU time around it.
+func measure(gw *lab.Gateway, pid int, load func() error) (w window, err error) {
+	if w.before, err = scrape(gw); err != nil {
+		return w, err
+	}
+	cpu0, err := processCPU(pid)
+	if err != nil {
+		return w, err
+	}
+	start := time.Now()
+	if err := load(); err != nil {
+		return w, err
+	}
+	w.wall = time.Since(start)
+	cpu1, err := processCPU(pid)
+	if err != nil {
+		return w, err
+	}
+	w.cpu = cpu1 - cpu0
+	w.after, err = scrape(gw)
+	return w, err
 }
 
 type scraped struct {
