@@ -71,12 +71,14 @@ func resetPerCPU[V any](m *ebpf.Map, idx uint32) error {
 // DropCounts returns packets and bytes dropped, by reason name.
 func (c *Counters) DropCounts() (map[string]Counter, error) {
 	out := map[string]Counter{}
-	for r := uint32(1); r < uint32(BoundaryPalDropReasonPAL_DROP__MAX); r++ {
-		n, err := sumCounter(c.dropStats, r)
-		if err != nil {
-			return nil, err
+	err := readPerCPU(c.dropStats, uint32(BoundaryPalDropReasonPAL_DROP__MAX), func(r uint32, per []BoundaryPalCounter) error {
+		if r != 0 { // 0: no drop
+			out[DropReasonName(BoundaryPalDropReason(r))] = sum(per)
 		}
-		out[DropReasonName(BoundaryPalDropReason(r))] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read drop counters: %w", err)
 	}
 	return out, nil
 }
@@ -149,27 +151,22 @@ func sum(per []BoundaryPalCounter) Counter {
 	return c
 }
 
-func sumCounter(m *ebpf.Map, idx uint32) (Counter, error) {
-	var per []BoundaryPalCounter
-	if err := m.Lookup(idx, &per); err != nil {
-		return Counter{}, fmt.Errorf("read counter %d of %s: %w", idx, m, err)
-	}
-	return sum(per), nil
-}
-
 // ForwardCounts returns allowed packets by the path they left on: "xdp"
 // (forwarded by the program) or "stack" (handed to the kernel).
 func (c *Counters) ForwardCounts() (map[string]Counter, error) {
 	out := map[string]Counter{}
-	for path, name := range map[uint32]string{
+	names := map[uint32]string{
 		uint32(BoundaryPalFwdPathPAL_FWD_STACK): "stack",
 		uint32(BoundaryPalFwdPathPAL_FWD_XDP):   "xdp",
-	} {
-		n, err := sumCounter(c.fwdStats, path)
-		if err != nil {
-			return nil, err
+	}
+	err := readPerCPU(c.fwdStats, uint32(BoundaryPalFwdPathPAL_FWD__MAX), func(path uint32, per []BoundaryPalCounter) error {
+		if name, ok := names[path]; ok {
+			out[name] = sum(per)
 		}
-		out[name] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read forwarding counters: %w", err)
 	}
 	return out, nil
 }

@@ -97,16 +97,20 @@ func (c *Counters) ObsCounts() (map[string]uint64, error) {
 	if c.obsStats == nil {
 		return out, nil
 	}
-	for stat, name := range obsNames {
-		var per []uint64
-		if err := c.obsStats.Lookup(uint32(stat), &per); err != nil {
-			return nil, fmt.Errorf("read %s counter: %w", name, err)
+	err := readPerCPU(c.obsStats, uint32(BoundaryPalObsStatPAL_OBS__MAX), func(stat uint32, per []uint64) error {
+		name, ok := obsNames[BoundaryPalObsStat(stat)]
+		if !ok {
+			return nil
 		}
 		var n uint64
 		for _, v := range per {
 			n += v
 		}
 		out[name] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read observability counters: %w", err)
 	}
 	return out, nil
 }
