@@ -47,17 +47,27 @@ type BaselineRefSlot struct {
 	Flow BaselinePalFlow
 }
 
+type BaselineSpreadFrame struct {
+	_     structs.HostLayout
+	Bytes [96]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	BaselineMapRefFlows       = "ref_flows"
 	BaselineMapRefSlots       = "ref_slots"
+	BaselineMapSpreadFrames   = "spread_frames"
+	BaselineMapSpreadTarget   = "spread_target"
 	BaselineProgRefArrayProbe = "ref_array_probe"
 	BaselineProgRefHashLookup = "ref_hash_lookup"
 	BaselineProgXdpDrop       = "xdp_drop"
 	BaselineProgXdpPass       = "xdp_pass"
 	BaselineProgXdpReadDrop   = "xdp_read_drop"
+	BaselineProgXdpSpread     = "xdp_spread"
+	BaselineVarSpreadNext     = "spread_next"
+	BaselineVarSpreadNframes  = "spread_nframes"
 )
 
 // LoadBaseline returns the embedded CollectionSpec for Baseline.
@@ -107,20 +117,25 @@ type BaselineProgramSpecs struct {
 	XdpDrop       *ebpf.ProgramSpec `ebpf:"xdp_drop"`
 	XdpPass       *ebpf.ProgramSpec `ebpf:"xdp_pass"`
 	XdpReadDrop   *ebpf.ProgramSpec `ebpf:"xdp_read_drop"`
+	XdpSpread     *ebpf.ProgramSpec `ebpf:"xdp_spread"`
 }
 
 // BaselineMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type BaselineMapSpecs struct {
-	RefFlows *ebpf.MapSpec `ebpf:"ref_flows"`
-	RefSlots *ebpf.MapSpec `ebpf:"ref_slots"`
+	RefFlows     *ebpf.MapSpec `ebpf:"ref_flows"`
+	RefSlots     *ebpf.MapSpec `ebpf:"ref_slots"`
+	SpreadFrames *ebpf.MapSpec `ebpf:"spread_frames"`
+	SpreadTarget *ebpf.MapSpec `ebpf:"spread_target"`
 }
 
 // BaselineVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type BaselineVariableSpecs struct {
+	SpreadNext    *ebpf.VariableSpec `ebpf:"spread_next"`
+	SpreadNframes *ebpf.VariableSpec `ebpf:"spread_nframes"`
 }
 
 // BaselineObjects contains all objects after they have been loaded into the kernel.
@@ -143,14 +158,18 @@ func (o *BaselineObjects) Close() error {
 //
 // It can be passed to LoadBaselineObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BaselineMaps struct {
-	RefFlows *ebpf.Map `ebpf:"ref_flows"`
-	RefSlots *ebpf.Map `ebpf:"ref_slots"`
+	RefFlows     *ebpf.Map `ebpf:"ref_flows"`
+	RefSlots     *ebpf.Map `ebpf:"ref_slots"`
+	SpreadFrames *ebpf.Map `ebpf:"spread_frames"`
+	SpreadTarget *ebpf.Map `ebpf:"spread_target"`
 }
 
 func (m *BaselineMaps) Close() error {
 	return _BaselineClose(
 		m.RefFlows,
 		m.RefSlots,
+		m.SpreadFrames,
+		m.SpreadTarget,
 	)
 }
 
@@ -158,6 +177,8 @@ func (m *BaselineMaps) Close() error {
 //
 // It can be passed to LoadBaselineObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BaselineVariables struct {
+	SpreadNext    *ebpf.Variable `ebpf:"spread_next"`
+	SpreadNframes *ebpf.Variable `ebpf:"spread_nframes"`
 }
 
 // BaselinePrograms contains all programs after they have been loaded into the kernel.
@@ -169,6 +190,7 @@ type BaselinePrograms struct {
 	XdpDrop       *ebpf.Program `ebpf:"xdp_drop"`
 	XdpPass       *ebpf.Program `ebpf:"xdp_pass"`
 	XdpReadDrop   *ebpf.Program `ebpf:"xdp_read_drop"`
+	XdpSpread     *ebpf.Program `ebpf:"xdp_spread"`
 }
 
 func (p *BaselinePrograms) Close() error {
@@ -178,6 +200,7 @@ func (p *BaselinePrograms) Close() error {
 		p.XdpDrop,
 		p.XdpPass,
 		p.XdpReadDrop,
+		p.XdpSpread,
 	)
 }
 

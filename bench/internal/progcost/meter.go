@@ -8,6 +8,8 @@ import (
 	"github.com/palisade-psn/palisade/bench/internal/stats"
 	"github.com/palisade-psn/palisade/bench/internal/synth"
 	"github.com/palisade-psn/palisade/internal/packets"
+	"github.com/palisade-psn/palisade/pkg/datapath"
+	"github.com/palisade-psn/palisade/pkg/policy"
 )
 
 // XDP actions the probes must end with; a probe that ends otherwise took
@@ -26,6 +28,12 @@ type meter struct {
 	prog, empty *ebpf.Program
 	refs        map[string]*ebpf.Program // by case name
 	rules       int
+	// For the spread method: the datapath's counters tell which path the
+	// runs took, the set and its compiled policy give the flows.
+	dp       *datapath.Datapath
+	set      *synth.Set
+	compiled *policy.Compiled
+	spr      *spreader
 }
 
 func (m *meter) family(fam int, p synth.Probes) ([]results.Cost, error) {
@@ -54,6 +62,11 @@ func (m *meter) family(fam int, p synth.Probes) ([]results.Cost, error) {
 		}
 		out = append(out, c)
 	}
+	spread, err := m.spreadCases(fam)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, spread...)
 	insp := frame(p.Inspected, packets.SYN)
 	c, err := m.perCall(results.Inspected, results.Burst8, fam, func(int) []byte { return insp }, 8, m.cfg.Burst8Calls)
 	if err != nil {

@@ -65,7 +65,8 @@ func measureRules(cfg Config, n int, empty *baseline.BaselineObjects) ([]results
 	}
 	defer b.close()
 	m := &meter{cfg: cfg, prog: b.dp.Program(), empty: empty.XdpPass, rules: n,
-		refs: map[string]*ebpf.Program{results.RefHash: empty.RefHashLookup, results.RefArray: empty.RefArrayProbe}}
+		refs: map[string]*ebpf.Program{results.RefHash: empty.RefHashLookup, results.RefArray: empty.RefArrayProbe},
+		dp:   b.dp, set: set, compiled: c, spr: &spreader{objs: empty}}
 	var out []results.Cost
 	for _, fam := range []int{4, 6} {
 		p, err := set.Probes(c, loIngress, fam)

@@ -61,7 +61,10 @@ func costs(b *strings.Builder, r *Results) {
 	b.WriteString("## 1. Program cost (BPF_PROG_RUN)\n\nns per packet, and as a multiple of the empty XDP program measured the same way in the same run (its ns in brackets). " +
 		"The ref_ rows are not Palisade: the flow-hit frame through a program that only parses it and finds its flow, in a hash table " +
 		"shaped like the flow table (the floor of the flow-hit figure for any design that keeps flows in a BPF hash table) or in a " +
-		"per-CPU array (what a per-CPU cache in front of it would cost); bench/bpf/baseline.c.\n")
+		"per-CPU array (what a per-CPU cache in front of it would cost); bench/bpf/baseline.c. " +
+		"The _spread rows run each packet as the next of 4,096 flows towards random rules, through a driver that writes the frame " +
+		"and tail-calls the program (the empty program behind the same driver is their denominator): the repeat rows keep every " +
+		"entry they touch in the cache, these find them as a busy gateway does.\n")
 	for _, fam := range []int{4, 6} {
 		fmt.Fprintf(b, "\n**IPv%d**\n\n| case | method |", fam)
 		for _, n := range r.Method.RuleCounts {
@@ -117,11 +120,12 @@ func ratios(b *strings.Builder, r *Results) {
 }
 
 func growthTable(b *strings.Builder, r *Results) {
-	b.WriteString("## 3. Cost growth\n\nEach engine's CPU Mpps against its own at the fewest rules (paired, median). Plot: throughput.svg.\n\n![packets per second against rule count](throughput.svg)\n\n| engine |")
+	b.WriteString("## 3. Cost growth\n\nEach engine's CPU Mpps against its own at the fewest rules (paired, median); the program rows are part 1's ns per packet against its own at the fewest rules (more is slower). Plot: throughput.svg.\n\n![packets per second against rule count](throughput.svg)\n\n| engine |")
 	for _, n := range r.Method.RuleCounts[1:] {
 		fmt.Fprintf(b, " %d / %d rules |", n, r.Method.RuleCounts[0])
 	}
 	b.WriteString("\n|---|" + strings.Repeat("---|", len(r.Method.RuleCounts)-1) + "\n")
+	programGrowth(b, r)
 	seen := map[string]bool{}
 	for _, t := range r.Throughput {
 		if t.Rules == 0 || seen[t.Engine] {
@@ -143,4 +147,26 @@ func growthCell(r *Results, engine string, n int) string {
 		}
 	}
 	return "-"
+}
+
+// programGrowth is part 1's figures at each rule count over the fewest
+// rules': one cached frame (repeat) against frames spread over many flows.
+func programGrowth(b *strings.Builder, r *Results) {
+	for _, c := range []string{Refused, RefusedSpread, FlowHit, FlowHitSpread} {
+		for _, fam := range []int{4, 6} {
+			lo, ok := r.cost(fam, c, r.Method.RuleCounts[0])
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(b, "| program: %s IPv%d |", c, fam)
+			for _, n := range r.Method.RuleCounts[1:] {
+				if x, ok := r.cost(fam, c, n); ok {
+					fmt.Fprintf(b, " %.3g |", x.Ns/lo.Ns)
+				} else {
+					b.WriteString(" - |")
+				}
+			}
+			b.WriteString("\n")
+		}
+	}
 }

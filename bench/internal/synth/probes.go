@@ -71,22 +71,47 @@ func (s *Set) Probes(c *policy.Compiled, ingress string, fam int) (Probes, error
 // from a random host of a rule's organisation to a random host the rule
 // allows, on a port it does not. Every one takes the full decision path.
 func (s *Set) RefusedIPv4(c *policy.Compiled, ingress string, n int) ([]Tuple, error) {
+	return s.Spread(c, ingress, 4, n, false)
+}
+
+// Spread draws n tuples of family fam spread over the whole set, each from
+// a random host of a random rule's organisation to a random host the rule
+// allows: on the rule's own port when allowed (TCP rules not inspected
+// only, so that every tuple opens a flow its ACKs then hit), on a port it
+// does not allow otherwise (refused with no_rule after every lookup).
+// Policy.Decide confirms each one.
+func (s *Set) Spread(c *policy.Compiled, ingress string, fam, n int, allowed bool) ([]Tuple, error) {
 	rng := rand.New(rand.NewPCG(Seed, uint64(len(s.Rules))))
-	out := make([]Tuple, n)
-	for k := range out {
+	want := policy.Drop
+	if allowed {
+		want = policy.Allow
+	}
+	out := make([]Tuple, 0, n)
+	for tries := 0; len(out) < n; tries++ {
+		if tries > 100*n {
+			return nil, fmt.Errorf("%d rules give too few TCP rules to draw %d allowed tuples", len(s.Rules), n)
+		}
 		j := rng.IntN(len(s.Rules))
 		r := s.Rules[j]
+		if allowed && (r.Proto != rules.ProtoTCP || r.Inspect) {
+			continue
+		}
+		src, dst := OrgSource4(r.Org), r.Dst4
+		if fam == 6 {
+			src, dst = OrgSource6(r.Org), r.Dst6
+		}
 		t := Tuple{
-			Src:   randomHost(rng, OrgSource4(r.Org)),
-			Dst:   randomHost(rng, r.Dst4),
-			Proto: uint8(r.Proto),
+			Src: randomHost(rng, src), Dst: randomHost(rng, dst), Proto: uint8(r.Proto),
 			SPort: uint16(1024 + rng.IntN(64000)),
 			DPort: uint16(refusedPortBase + rng.IntN(refusedPortSpan)),
 		}
-		if err := expect(c, ingress, t, policy.Drop); err != nil {
-			return nil, fmt.Errorf("refused tuple %d (rule %d): %w", k, j, err)
+		if allowed {
+			t.DPort = r.Port
 		}
-		out[k] = t
+		if err := expect(c, ingress, t, want); err != nil {
+			return nil, fmt.Errorf("tuple %d (rule %d): %w", len(out), j, err)
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }
@@ -110,10 +135,17 @@ func expect(c *policy.Compiled, ingress string, t Tuple, want policy.Verdict) er
 	return nil
 }
 
-// randomHost is a random address inside an IPv4 prefix.
+// randomHost is a random address inside p.
 func randomHost(rng *rand.Rand, p netip.Prefix) netip.Addr {
-	b := p.Addr().As4()
-	host := rng.Uint32() & (uint32(1)<<(32-p.Bits()) - 1)
-	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
-	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+	b := p.Addr().As16()
+	for bit := p.Bits() + 128 - p.Addr().BitLen(); bit < 128; bit++ {
+		if rng.IntN(2) == 1 {
+			b[bit/8] |= 0x80 >> (bit % 8)
+		}
+	}
+	a := netip.AddrFrom16(b)
+	if p.Addr().Is4() {
+		return a.Unmap()
+	}
+	return a
 }
