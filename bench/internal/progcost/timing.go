@@ -21,36 +21,56 @@ func finish(c *results.Cost) {
 // timed runs prog on f repeat times in one BPF_PROG_RUN and returns the
 // kernel's time per run (whole ns) and the last run's action.
 func timed(prog *ebpf.Program, f []byte, repeat int) (ns float64, ret uint32, err error) {
-	ret, d, err := prog.Benchmark(f, repeat, nil)
+	ns, ret, _, err = timedCounting(prog, f, repeat)
+	return ns, ret, err
+}
+
+// timedCounting is timed, and how often the call was started again: a
+// signal (the Go runtime's, for one) stops BPF_PROG_RUN with EINTR after
+// some of its runs, and the library starts it again from the first.
+func timedCounting(prog *ebpf.Program, f []byte, repeat int) (ns float64, ret uint32, restarts int, err error) {
+	ret, d, err := prog.Benchmark(f, repeat, func() { restarts++ })
 	if err != nil {
-		return 0, 0, fmt.Errorf("BPF_PROG_RUN: %w", err)
+		return 0, 0, restarts, fmt.Errorf("BPF_PROG_RUN: %w", err)
 	}
-	return float64(d.Nanoseconds()), ret, nil
+	return float64(d.Nanoseconds()), ret, restarts, nil
 }
 
 type cpuRun struct {
 	cpuNs    float64 // the whole call
 	kernelNs float64 // per run, whole ns
 	ret      uint32
+	restarts int // calls cut short before this one, each after 1 to repeat runs
 }
 
-// cpuTimed is timed, plus the calling thread's CPU time for the call.
+// cleanTries bounds how often cpuTimed measures a call again because it
+// was cut short: its CPU time would count the runs before the cut twice.
+const cleanTries = 5
+
+// cpuTimed is timed, plus the calling thread's CPU time for the call, of
+// a call that ran through without a restart (see timedCounting).
 func cpuTimed(prog *ebpf.Program, f []byte, repeat int) (cpuRun, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	before, err := threadCPU()
-	if err != nil {
-		return cpuRun{}, err
+	restarts := 0
+	for try := 0; ; try++ {
+		before, err := threadCPU()
+		if err != nil {
+			return cpuRun{}, err
+		}
+		ns, ret, n, err := timedCounting(prog, f, repeat)
+		if err != nil {
+			return cpuRun{}, err
+		}
+		after, err := threadCPU()
+		if err != nil {
+			return cpuRun{}, err
+		}
+		if restarts += n; n == 0 || try+1 == cleanTries {
+			return cpuRun{cpuNs: float64(after - before), kernelNs: ns, ret: ret, restarts: restarts}, nil
+		}
+		restarts++ // the whole call is measured again: its runs count too
 	}
-	ns, ret, err := timed(prog, f, repeat)
-	if err != nil {
-		return cpuRun{}, err
-	}
-	after, err := threadCPU()
-	if err != nil {
-		return cpuRun{}, err
-	}
-	return cpuRun{cpuNs: float64(after - before), kernelNs: ns, ret: ret}, nil
 }
 
 func threadCPU() (int64, error) {

@@ -152,6 +152,9 @@ func growthCell(r *Results, engine string, n int) string {
 // programGrowth is part 1's figures at each rule count over the fewest
 // rules': one cached frame (repeat) against frames spread over many flows.
 func programGrowth(b *strings.Builder, r *Results) {
+	if len(r.Method.RuleCounts) < 2 {
+		return
+	}
 	for _, c := range []string{Refused, RefusedSpread, FlowHit, FlowHitSpread} {
 		for _, fam := range []int{4, 6} {
 			lo, ok := r.cost(fam, c, r.Method.RuleCounts[0])
