@@ -21,6 +21,8 @@
 #define PAL_MAX_BLOCKS (1 << 19)  /* summaries of where long prefixes are (see pal_block_key) */
 #define PAL_BLOCK4 24             /* IPv4 prefixes this long or longer are summarised per /24 */
 #define PAL_BLOCK6 64             /* IPv6 ones per /64 */
+#define PAL_MAX_BLOCK_PREFIXES (1 << 17) /* prefixes listed by crowded blocks, per generation */
+#define PAL_BLOCK_LIST_MAX 16     /* a block crowded with more is probed length by length */
 #define PAL_PORT_SEARCH_STEPS 21  /* ceil(log2(PAL_MAX_PORT_RANGES)) + 1 */
 #define PAL_REMEDIATION_RULESET 0 /* ruleset of every suspended organisation */
 
@@ -213,14 +215,29 @@ struct pal_dst {
 
 /* blocks value. When the block holds a single long prefix of the owner,
  * the summary carries that prefix and its answer, so the common case of a
- * prefix alone in its /24 (/64) costs one lookup, not two. */
+ * prefix alone in its /24 (/64) costs one lookup, not two. A block several
+ * share lists them, longest first, in block_prefixes: one array slice read
+ * in order, where probing each length would cost a hash lookup, most of
+ * them missing the cache on a busy gateway. Blocks beyond PAL_BLOCK_LIST_MAX
+ * prefixes, or beyond the array, list none (list_cnt 0) and are probed. */
 struct pal_block {
 	__u32 lens;         /* bit i: the owner's i-th length occurs in the block */
 	__u8 only_plen;     /* the one prefix's length; 0: several share the block */
-	__u8 pad[3];
+	__u8 list_cnt;      /* several: how many block_prefixes lists, 0 none */
+	__u8 pad[2];
 	__u32 only_addr[4]; /* the one prefix, masked */
 	__u32 org;          /* its answer, sources: organisation index */
 	struct pal_dst dst; /* its answer, destinations */
+	__u32 list_off;     /* the list: block_prefixes[gen * PAL_MAX_BLOCK_PREFIXES + list_off ...] */
+};
+
+/* block_prefixes: one long prefix of a crowded block, and its answer. */
+struct pal_block_prefix {
+	__u32 addr[4]; /* network order, masked to plen */
+	__u8 plen;
+	__u8 pad[3];
+	__u32 org;          /* sources: organisation index */
+	struct pal_dst dst; /* destinations */
 };
 
 /* port_ranges: indexed gen * PAL_MAX_PORT_RANGES + off + i. */

@@ -67,6 +67,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * PAL_MAX_BLOCK_PREFIXES);
+	__type(key, __u32);
+	__type(value, struct pal_block_prefix);
+} block_prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * PAL_MAX_PORT_RANGES);
 	__type(key, __u32);
 	__type(value, struct pal_port_range);

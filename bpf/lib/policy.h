@@ -52,6 +52,33 @@ static __always_inline struct pal_block *block_of(__u8 kind, __u32 owner, __u32 
 	return bpf_map_lookup_elem(&blocks, &k);
 }
 
+/* The first (longest) of a crowded block's listed prefixes containing
+ * addr, in *out: 1 found, 0 none of them, -1 the list is not there. */
+static __always_inline int block_list(const struct pal_block *b, __u32 gen, __u8 family,
+				      const __u32 *addr, struct pal_block_prefix **out)
+{
+	__u32 base = gen * PAL_MAX_BLOCK_PREFIXES + b->list_off, cnt = b->list_cnt, idx;
+	struct pal_block_prefix *e;
+	__u32 m[4] = {};
+
+	if (b->list_off >= PAL_MAX_BLOCK_PREFIXES)
+		return -1;
+	for (int i = 0; i < PAL_BLOCK_LIST_MAX; i++) {
+		if (i >= cnt)
+			break;
+		idx = base + i;
+		e = bpf_map_lookup_elem(&block_prefixes, &idx);
+		if (!e)
+			return -1;
+		mask_addr(m, addr, family, e->plen);
+		if (m[0] == e->addr[0] && m[1] == e->addr[1] && m[2] == e->addr[2] && m[3] == e->addr[3]) {
+			*out = e;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Index of the lowest bit set in x (x != 0), without a branch. */
 static __always_inline __u32 lowest_bit(__u32 x)
 {
@@ -72,8 +99,10 @@ static __always_inline void *lookup_prefix(void *map, __u8 kind, __u32 owner, __
 	struct pal_src_key k = { .ingress = owner, .gen = gen, .family = family };
 	__u8 n = family == 4 ? l->n4 : l->n6, nlong = family == 4 ? l->long4 : l->long6;
 	__u32 in_block = ~0U, todo, i; /* one long length: probing it costs what a summary would */
+	struct pal_block_prefix *e;
 	struct pal_block *b;
 	void *v;
+	int found;
 
 	if (n > PAL_MAX_LENS || nlong > n)
 		return NULL;
@@ -87,6 +116,13 @@ static __always_inline void *lookup_prefix(void *map, __u8 kind, __u32 owner, __
 			    k.addr[2] == b->only_addr[2] && k.addr[3] == b->only_addr[3])
 				return kind == PAL_BLOCK_SOURCES ? (void *)&b->org : (void *)&b->dst;
 			in_block = 0; /* it does not hold addr: only the short lengths remain */
+		} else if (b && b->list_cnt) {
+			found = block_list(b, gen, family, addr, &e);
+			if (found < 0)
+				return NULL; /* the tables disagree: drop */
+			if (found)
+				return kind == PAL_BLOCK_SOURCES ? (void *)&e->org : (void *)&e->dst;
+			in_block = 0; /* none of its long prefixes holds addr */
 		}
 	}
 	/* Every length, less the long ones that do not occur in this block. */

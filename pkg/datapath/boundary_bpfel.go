@@ -17,10 +17,12 @@ type BoundaryPalBlock struct {
 	_        structs.HostLayout
 	Lens     uint32
 	OnlyPlen uint8
-	Pad      [3]uint8
+	ListCnt  uint8
+	Pad      [2]uint8
 	OnlyAddr [4]uint32
 	Org      uint32
 	Dst      BoundaryPalDst
+	ListOff  uint32
 }
 
 type BoundaryPalBlockKey struct {
@@ -39,6 +41,15 @@ const (
 	BoundaryPalBlockKindPAL_BLOCK_SOURCES BoundaryPalBlockKind = 0
 	BoundaryPalBlockKindPAL_BLOCK_DESTS   BoundaryPalBlockKind = 1
 )
+
+type BoundaryPalBlockPrefix struct {
+	_    structs.HostLayout
+	Addr [4]uint32
+	Plen uint8
+	Pad  [3]uint8
+	Org  uint32
+	Dst  BoundaryPalDst
+}
 
 type BoundaryPalCaptureMeta struct {
 	_        structs.HostLayout
@@ -360,6 +371,7 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	BoundaryMapBlockPrefixes  = "block_prefixes"
 	BoundaryMapBlocks         = "blocks"
 	BoundaryMapCaptures       = "captures"
 	BoundaryMapConfig         = "config"
@@ -433,26 +445,27 @@ type BoundaryProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type BoundaryMapSpecs struct {
-	Blocks     *ebpf.MapSpec `ebpf:"blocks"`
-	Captures   *ebpf.MapSpec `ebpf:"captures"`
-	Config     *ebpf.MapSpec `ebpf:"config"`
-	Dests      *ebpf.MapSpec `ebpf:"dests"`
-	DropStats  *ebpf.MapSpec `ebpf:"drop_stats"`
-	Events     *ebpf.MapSpec `ebpf:"events"`
-	Flows      *ebpf.MapSpec `ebpf:"flows"`
-	Frags      *ebpf.MapSpec `ebpf:"frags"`
-	FwdStats   *ebpf.MapSpec `ebpf:"fwd_stats"`
-	Ingresses  *ebpf.MapSpec `ebpf:"ingresses"`
-	LogBuckets *ebpf.MapSpec `ebpf:"log_buckets"`
-	ObsStats   *ebpf.MapSpec `ebpf:"obs_stats"`
-	OrgFacing  *ebpf.MapSpec `ebpf:"org_facing"`
-	OrgStats   *ebpf.MapSpec `ebpf:"org_stats"`
-	Orgs       *ebpf.MapSpec `ebpf:"orgs"`
-	PortRanges *ebpf.MapSpec `ebpf:"port_ranges"`
-	RuleStats  *ebpf.MapSpec `ebpf:"rule_stats"`
-	Rulesets   *ebpf.MapSpec `ebpf:"rulesets"`
-	Sources    *ebpf.MapSpec `ebpf:"sources"`
-	TxPorts    *ebpf.MapSpec `ebpf:"tx_ports"`
+	BlockPrefixes *ebpf.MapSpec `ebpf:"block_prefixes"`
+	Blocks        *ebpf.MapSpec `ebpf:"blocks"`
+	Captures      *ebpf.MapSpec `ebpf:"captures"`
+	Config        *ebpf.MapSpec `ebpf:"config"`
+	Dests         *ebpf.MapSpec `ebpf:"dests"`
+	DropStats     *ebpf.MapSpec `ebpf:"drop_stats"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	Flows         *ebpf.MapSpec `ebpf:"flows"`
+	Frags         *ebpf.MapSpec `ebpf:"frags"`
+	FwdStats      *ebpf.MapSpec `ebpf:"fwd_stats"`
+	Ingresses     *ebpf.MapSpec `ebpf:"ingresses"`
+	LogBuckets    *ebpf.MapSpec `ebpf:"log_buckets"`
+	ObsStats      *ebpf.MapSpec `ebpf:"obs_stats"`
+	OrgFacing     *ebpf.MapSpec `ebpf:"org_facing"`
+	OrgStats      *ebpf.MapSpec `ebpf:"org_stats"`
+	Orgs          *ebpf.MapSpec `ebpf:"orgs"`
+	PortRanges    *ebpf.MapSpec `ebpf:"port_ranges"`
+	RuleStats     *ebpf.MapSpec `ebpf:"rule_stats"`
+	Rulesets      *ebpf.MapSpec `ebpf:"rulesets"`
+	Sources       *ebpf.MapSpec `ebpf:"sources"`
+	TxPorts       *ebpf.MapSpec `ebpf:"tx_ports"`
 }
 
 // BoundaryVariableSpecs contains global variables before they are loaded into the kernel.
@@ -482,30 +495,32 @@ func (o *BoundaryObjects) Close() error {
 //
 // It can be passed to LoadBoundaryObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BoundaryMaps struct {
-	Blocks     *ebpf.Map `ebpf:"blocks"`
-	Captures   *ebpf.Map `ebpf:"captures"`
-	Config     *ebpf.Map `ebpf:"config"`
-	Dests      *ebpf.Map `ebpf:"dests"`
-	DropStats  *ebpf.Map `ebpf:"drop_stats"`
-	Events     *ebpf.Map `ebpf:"events"`
-	Flows      *ebpf.Map `ebpf:"flows"`
-	Frags      *ebpf.Map `ebpf:"frags"`
-	FwdStats   *ebpf.Map `ebpf:"fwd_stats"`
-	Ingresses  *ebpf.Map `ebpf:"ingresses"`
-	LogBuckets *ebpf.Map `ebpf:"log_buckets"`
-	ObsStats   *ebpf.Map `ebpf:"obs_stats"`
-	OrgFacing  *ebpf.Map `ebpf:"org_facing"`
-	OrgStats   *ebpf.Map `ebpf:"org_stats"`
-	Orgs       *ebpf.Map `ebpf:"orgs"`
-	PortRanges *ebpf.Map `ebpf:"port_ranges"`
-	RuleStats  *ebpf.Map `ebpf:"rule_stats"`
-	Rulesets   *ebpf.Map `ebpf:"rulesets"`
-	Sources    *ebpf.Map `ebpf:"sources"`
-	TxPorts    *ebpf.Map `ebpf:"tx_ports"`
+	BlockPrefixes *ebpf.Map `ebpf:"block_prefixes"`
+	Blocks        *ebpf.Map `ebpf:"blocks"`
+	Captures      *ebpf.Map `ebpf:"captures"`
+	Config        *ebpf.Map `ebpf:"config"`
+	Dests         *ebpf.Map `ebpf:"dests"`
+	DropStats     *ebpf.Map `ebpf:"drop_stats"`
+	Events        *ebpf.Map `ebpf:"events"`
+	Flows         *ebpf.Map `ebpf:"flows"`
+	Frags         *ebpf.Map `ebpf:"frags"`
+	FwdStats      *ebpf.Map `ebpf:"fwd_stats"`
+	Ingresses     *ebpf.Map `ebpf:"ingresses"`
+	LogBuckets    *ebpf.Map `ebpf:"log_buckets"`
+	ObsStats      *ebpf.Map `ebpf:"obs_stats"`
+	OrgFacing     *ebpf.Map `ebpf:"org_facing"`
+	OrgStats      *ebpf.Map `ebpf:"org_stats"`
+	Orgs          *ebpf.Map `ebpf:"orgs"`
+	PortRanges    *ebpf.Map `ebpf:"port_ranges"`
+	RuleStats     *ebpf.Map `ebpf:"rule_stats"`
+	Rulesets      *ebpf.Map `ebpf:"rulesets"`
+	Sources       *ebpf.Map `ebpf:"sources"`
+	TxPorts       *ebpf.Map `ebpf:"tx_ports"`
 }
 
 func (m *BoundaryMaps) Close() error {
 	return _BoundaryClose(
+		m.BlockPrefixes,
 		m.Blocks,
 		m.Captures,
 		m.Config,

@@ -10,7 +10,7 @@ import (
 // policy that does not fit is refused here. Counter slots are filled in
 // afterwards by setSlots.
 func build(c *policy.Compiled, gen uint32, caps capacities, attached []string) (*tables, error) {
-	t := &tables{orgIfs: map[uint32]bool{}}
+	t := &tables{orgIfs: map[uint32]bool{}, listCap: caps.blockPrefixes}
 	if uint32(len(c.Orgs)) >= caps.orgs || uint32(len(c.Rulesets)) > caps.rulesets {
 		return nil, fmt.Errorf("policy has %d organisations; the datapath holds %d", len(c.Orgs), caps.orgs-1)
 	}

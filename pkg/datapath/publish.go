@@ -183,6 +183,7 @@ func (dp *Datapath) write(t *tables) error {
 	}{
 		{"port ranges", m.PortRanges, t.portIdx, t.portVals, len(t.portIdx)},
 		{"destinations", m.Dests, t.dstKeys, t.dstVals, len(t.dstKeys)},
+		{"crowded blocks' prefixes", m.BlockPrefixes, t.listIdx, t.listVals, len(t.listIdx)},
 		{"prefix blocks", m.Blocks, t.blkKeys, t.blkVals, len(t.blkKeys)},
 		{"rulesets", m.Rulesets, t.rsIdx, t.rsVals, len(t.rsIdx)},
 		{"organisations", m.Orgs, t.orgIdx, t.orgVals, len(t.orgIdx)},

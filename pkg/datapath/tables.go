@@ -16,6 +16,7 @@ import (
 type capacities struct {
 	orgs, rulesets, portRanges, ruleSlots, lens uint32
 	ingresses, sources, dests, blocks           uint32
+	blockPrefixes                               uint32 // listed by crowded blocks
 }
 
 func (dp *Datapath) capacities() capacities {
@@ -30,6 +31,8 @@ func (dp *Datapath) capacities() capacities {
 		sources:    dp.ceilings["sources"] / 2,
 		dests:      dp.ceilings["dests"] / 2,
 		blocks:     dp.ceilings["blocks"] / 2,
+
+		blockPrefixes: m.BlockPrefixes.MaxEntries() / 2,
 	}
 }
 
@@ -70,6 +73,9 @@ type tables struct {
 	dstVals  []BoundaryPalDst
 	blkKeys  []BoundaryPalBlockKey
 	blkVals  []BoundaryPalBlock
+	listIdx  []uint32 // block_prefixes: what crowded blocks list
+	listVals []BoundaryPalBlockPrefix
+	listCap  uint32 // block_prefixes entries a generation has
 	portIdx  []uint32
 	portVals []BoundaryPalPortRange
 	portRule []int           // rule index of each port range, for setSlots
@@ -80,6 +86,10 @@ type tables struct {
 // Block lengths: prefixes at least this long are summarised per block
 // (bpf/abi.h PAL_BLOCK4, PAL_BLOCK6).
 const block4, block6 = 24, 64
+
+// blockListMax is PAL_BLOCK_LIST_MAX (bpf/abi.h): the most prefixes a
+// crowded block lists; TestCrowdedBlocks fails if the two differ.
+const blockListMax = 16
 
 // answer is what an owner's i-th prefix stands for: the organisation (its
 // sources) or what the destination allows (a ruleset's destinations).
@@ -113,11 +123,12 @@ func (t *tables) fillLens(l *BoundaryPalLens, prefixes []netip.Prefix, owner Bou
 }
 
 // addBlocks summarises the owner's long prefixes of family fam per block;
-// a block holding one of them carries it and its answer.
+// a block holding one of them carries it and its answer, a block several
+// share lists them (addList).
 func (t *tables) addBlocks(prefixes []netip.Prefix, fam, block int, lens []uint8, owner BoundaryPalBlockKey, ans answer) {
 	type summary struct {
-		v     BoundaryPalBlock
-		count int
+		v       BoundaryPalBlock
+		members []int // indices into prefixes
 	}
 	blocks := map[netip.Prefix]*summary{}
 	var order []netip.Prefix
@@ -133,20 +144,44 @@ func (t *tables) addBlocks(prefixes []netip.Prefix, fam, block int, lens []uint8
 			order = append(order, b)
 		}
 		s.v.Lens |= 1 << slices.Index(lens, uint8(p.Bits()))
-		if s.count++; s.count == 1 {
-			s.v.OnlyPlen, s.v.OnlyAddr = uint8(p.Bits()), addrWords(p.Masked().Addr())
-			s.v.Org, s.v.Dst = ans(i)
-		} else {
-			s.v.OnlyPlen, s.v.OnlyAddr, s.v.Org, s.v.Dst = 0, [4]uint32{}, 0, BoundaryPalDst{}
-		}
+		s.members = append(s.members, i)
 	}
 	for _, b := range order {
+		s := blocks[b]
+		if len(s.members) == 1 {
+			i := s.members[0]
+			s.v.OnlyPlen, s.v.OnlyAddr = uint8(prefixes[i].Bits()), addrWords(prefixes[i].Masked().Addr())
+			s.v.Org, s.v.Dst = ans(i)
+		} else {
+			t.addList(&s.v, prefixes, s.members, uint32(owner.Gen), ans)
+		}
 		k := owner
 		k.Family = uint8(fam)
 		w := addrWords(b.Addr())
 		copy(k.Addr[:], w[:2])
 		t.blkKeys = append(t.blkKeys, k)
-		t.blkVals = append(t.blkVals, blocks[b].v)
+		t.blkVals = append(t.blkVals, s.v)
+	}
+}
+
+// addList lists a crowded block's prefixes (members of prefixes) in
+// block_prefixes, longest first, so that the first one containing an
+// address is its longest match in the block. A block with more than the
+// datapath reads in one go, or one that no longer fits in the array,
+// lists none: the datapath then probes its lengths one by one.
+func (t *tables) addList(v *BoundaryPalBlock, prefixes []netip.Prefix, members []int, gen uint32, ans answer) {
+	n := uint32(len(members))
+	if n > blockListMax || uint32(len(t.listVals))+n > t.listCap {
+		return
+	}
+	members = slices.Clone(members)
+	slices.SortStableFunc(members, func(a, b int) int { return prefixes[b].Bits() - prefixes[a].Bits() })
+	v.ListOff, v.ListCnt = uint32(len(t.listVals)), uint8(n)
+	for _, i := range members {
+		e := BoundaryPalBlockPrefix{Addr: addrWords(prefixes[i].Masked().Addr()), Plen: uint8(prefixes[i].Bits())}
+		e.Org, e.Dst = ans(i)
+		t.listIdx = append(t.listIdx, gen*t.listCap+uint32(len(t.listVals)))
+		t.listVals = append(t.listVals, e)
 	}
 }
 

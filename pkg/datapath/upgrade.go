@@ -20,7 +20,7 @@ import (
 // build that changes those still says to clean.
 
 // policyMaps are the tables a publish rewrites whole, by pin name.
-var policyMaps = []string{"ingresses", "sources", "orgs", "rulesets", "dests", "blocks", "port_ranges"}
+var policyMaps = []string{"ingresses", "sources", "orgs", "rulesets", "dests", "blocks", "block_prefixes", "port_ranges"}
 
 // stalePolicy says whether any pinned policy table does not match this
 // build's spec (sized maps already carry the pinned size).
