@@ -73,7 +73,7 @@ func upgradeUnderTraffic(t *testing.T, between func(pinPath string)) string {
 	if os.Geteuid() != 0 {
 		t.Skip("upgrade test: needs root (network namespaces, XDP, bpffs)")
 	}
-	oldBin, newBin := buildVersion(t, "old"), buildVersion(t, "new")
+	oldBin, newBin := buildVersion(t, "old", os.Getenv("PALISADE_UPGRADE_FROM")), buildVersion(t, "new", "")
 	gw, agent := startGateway(t, oldBin)
 	warmUp(t, gw)
 	before := snapshot(t, gw, agent.PinPath)
@@ -105,16 +105,22 @@ func upgradeUnderTraffic(t *testing.T, between func(pinPath string)) string {
 	return agent.PinPath
 }
 
-// buildVersion builds both commands of the current tree with the version
-// stamped in, as the package does, each version into its own directory.
-func buildVersion(t *testing.T, version string) agenttest.Binaries {
+// buildVersion builds both commands of tree (this one when empty) with
+// the version stamped in, as the package does, each version into its own
+// directory. PALISADE_UPGRADE_FROM names an earlier release's tree (a git
+// worktree, say) to upgrade from, for a release's own check of a real
+// upgrade; without it both sides are this tree.
+func buildVersion(t *testing.T, version, tree string) agenttest.Binaries {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("needs the go tool to build palisaded")
 	}
 	dir := t.TempDir()
 	cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+version, "-o", dir+"/", "./cmd/palisaded", "./cmd/palisade")
-	cmd.Dir = "../.."
+	cmd.Dir = tree
+	if tree == "" {
+		cmd.Dir = "../.."
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", version, err, out)
 	}
