@@ -91,36 +91,48 @@ func (m *meter) family(fam int, p synth.Probes) ([]results.Cost, error) {
 // measured as the median of 2-repeat calls of the empty program, one per run.
 func (m *meter) repeated(prog *ebpf.Program, name string, fam int, f []byte, want uint32) (results.Cost, error) {
 	c := results.Cost{Case: name, Family: fam, Rules: m.rules, Method: results.Repeat}
-	emptyRepeat := 10 * m.cfg.Repeat
+	call := func(p *ebpf.Program, repeat int) (cpuRun, error) { return cpuTimed(p, f, repeat) }
+	_, err := m.timeRuns(&c, prog, want, 10*m.cfg.Repeat, call)
+	return c, err
+}
+
+// timeRuns makes the runs of a figure: in each, a 2-repeat call of the
+// empty program (the call's fixed cost), emptyRepeat runs of the empty
+// program and cfg.Repeat of prog, each call made by call; prog's runs
+// must end with want. It fills in c's runs and figures, and returns how
+// many runs of prog calls cut short and made again added (cpuTimed).
+func (m *meter) timeRuns(c *results.Cost, prog *ebpf.Program, want uint32, emptyRepeat int,
+	call func(*ebpf.Program, int) (cpuRun, error)) (extra uint64, err error) {
 	var fixed, kernel, empty, runs []float64
 	for i := 0; i < m.cfg.Runs; i++ {
-		o, err := cpuTimed(m.empty, f, 2)
+		o, err := call(m.empty, 2)
 		if err != nil {
-			return c, err
+			return 0, err
 		}
-		e, err := cpuTimed(m.empty, f, emptyRepeat)
+		e, err := call(m.empty, emptyRepeat)
 		if err != nil {
-			return c, err
+			return 0, err
 		}
-		r, err := cpuTimed(prog, f, m.cfg.Repeat)
+		r, err := call(prog, m.cfg.Repeat)
 		if err != nil {
-			return c, err
+			return 0, err
 		}
 		if r.ret != want {
-			return c, fmt.Errorf("%s probe ended with %s, want %s", name, actionNames[r.ret], actionNames[want])
+			return 0, fmt.Errorf("%s ended with %s, want %s", c.Case, actionNames[r.ret], actionNames[want])
 		}
 		c.Verdict = actionNames[r.ret]
 		fixed, empty, runs = append(fixed, o.cpuNs), append(empty, e.cpuNs), append(runs, r.cpuNs)
 		kernel = append(kernel, r.kernelNs)
+		extra += uint64(r.restarts) * uint64(m.cfg.Repeat)
 	}
 	c.CallOverheadNs = stats.Median(fixed)
 	for i := range runs {
 		c.Runs = append(c.Runs, (runs[i]-c.CallOverheadNs)/float64(m.cfg.Repeat))
 		c.EmptyRuns = append(c.EmptyRuns, (empty[i]-c.CallOverheadNs)/float64(emptyRepeat))
 	}
-	finish(&c)
+	finish(c)
 	c.KernelNs = stats.Median(kernel)
-	return c, nil
+	return extra, nil
 }
 
 // perCall makes calls calls of per runs each, per run of the figure, and

@@ -7,7 +7,6 @@ import (
 
 	"github.com/palisade-psn/palisade/bench/internal/baseline"
 	"github.com/palisade-psn/palisade/bench/internal/results"
-	"github.com/palisade-psn/palisade/bench/internal/stats"
 	"github.com/palisade-psn/palisade/bench/internal/synth"
 	"github.com/palisade-psn/palisade/internal/packets"
 )
@@ -132,27 +131,9 @@ func (m *meter) spread(name string, fam int, want uint32, check func(before, aft
 	if err != nil {
 		return c, err
 	}
-	var fixed, empty, runs []float64
-	var extra uint64
-	for i := 0; i < m.cfg.Runs; i++ {
-		o, err := m.spr.run(m.empty, 2)
-		if err != nil {
-			return c, err
-		}
-		e, err := m.spr.run(m.empty, m.cfg.Repeat)
-		if err != nil {
-			return c, err
-		}
-		r, err := m.spr.run(m.prog, m.cfg.Repeat)
-		if err != nil {
-			return c, err
-		}
-		if r.ret != want {
-			return c, fmt.Errorf("%s ended with %s, want %s", name, actionNames[r.ret], actionNames[want])
-		}
-		c.Verdict = actionNames[r.ret]
-		fixed, empty, runs = append(fixed, o.cpuNs), append(empty, e.cpuNs), append(runs, r.cpuNs)
-		extra += uint64(r.restarts) * uint64(m.cfg.Repeat)
+	extra, err := m.timeRuns(&c, m.prog, want, m.cfg.Repeat, m.spr.run)
+	if err != nil {
+		return c, err
 	}
 	after, err := m.counts()
 	if err != nil {
@@ -161,12 +142,6 @@ func (m *meter) spread(name string, fam int, want uint32, check func(before, aft
 	if err := check(before, after, extra); err != nil {
 		return c, fmt.Errorf("%s: %w", name, err)
 	}
-	c.CallOverheadNs = stats.Median(fixed)
-	for i := range runs {
-		c.Runs = append(c.Runs, (runs[i]-c.CallOverheadNs)/float64(m.cfg.Repeat))
-		c.EmptyRuns = append(c.EmptyRuns, (empty[i]-c.CallOverheadNs)/float64(m.cfg.Repeat))
-	}
-	finish(&c)
 	return c, nil
 }
 

@@ -62,7 +62,7 @@ type Cost struct {
 	Ratio     float64   `json:"ratio"` // Ns / EmptyNs
 	Runs      []float64 `json:"runs_ns"`
 	EmptyRuns []float64 `json:"empty_runs_ns"`
-	KernelNs  float64   `json:"kernel_ns_per_packet,omitempty"` // the kernel's whole-ns figure (repeat method)
+	KernelNs  float64   `json:"kernel_ns_per_packet,omitempty"` // the kernel's whole-ns figure (repeat and spread methods)
 	// CallOverheadNs is the CPU time of a call's fixed work (repeat method),
 	// taken off every run before dividing by the repeats.
 	CallOverheadNs float64 `json:"call_overhead_ns,omitempty"`
