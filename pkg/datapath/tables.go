@@ -88,7 +88,8 @@ type tables struct {
 const block4, block6 = 24, 64
 
 // blockListMax is PAL_BLOCK_LIST_MAX (bpf/abi.h): the most prefixes a
-// crowded block lists; TestCrowdedBlocks fails if the two differ.
+// crowded block lists; TestCrowdedBlocks fails if the program reads fewer
+// (reading more is harmless: a block never lists more than this).
 const blockListMax = 16
 
 // answer is what an owner's i-th prefix stands for: the organisation (its
