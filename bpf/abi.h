@@ -18,7 +18,8 @@
 #define PAL_MAX_IFINDEX 65536      /* org_facing covers ifindexes below this */
 #define PAL_MAX_SOURCES (1 << 17)
 #define PAL_MAX_DESTS (1 << 19)
-#define PAL_MAX_BLOCKS (1 << 19)  /* summaries of where long prefixes are (see pal_block_key) */
+#define PAL_MAX_BLOCKS (1 << 20)  /* slots per generation of the blocks table (see pal_block_slot) */
+#define PAL_BLOCK_PROBES 8        /* a block lies at most this many slots from its home slot */
 #define PAL_BLOCK4 24             /* IPv4 prefixes this long or longer are summarised per /24 */
 #define PAL_BLOCK6 64             /* IPv6 ones per /64 */
 #define PAL_MAX_BLOCK_PREFIXES (1 << 17) /* prefixes listed by crowded blocks, per generation */
@@ -230,6 +231,39 @@ struct pal_block {
 	struct pal_dst dst; /* its answer, destinations */
 	__u32 list_off;     /* the list: block_prefixes[gen * PAL_MAX_BLOCK_PREFIXES + list_off ...] */
 };
+
+/* blocks: an open-addressing table in an array, so that finding a block
+ * costs one cache miss, not a hash map's two (bucket, then entry). Each
+ * generation has its half of pal_block_slots slots (a power of two the
+ * loader sets with the array's size): gen * pal_block_slots + (home + i)
+ * mod pal_block_slots, home = pal_block_home(key), i < PAL_BLOCK_PROBES.
+ * The loader keeps it at most half full and places each key within
+ * PAL_BLOCK_PROBES of its home (Robin Hood), growing the table when one
+ * does not fit; a lookup stops at the first empty slot (key.family 0). */
+struct pal_block_slot {
+	struct pal_block_key key;
+	struct pal_block block;
+};
+
+/* The hash of a block key, the same in Go (pkg/datapath blockHome): three
+ * rounds of murmur3's finaliser over owner and kind and family, then the
+ * two address words. gen is not hashed: it picks the half. */
+static inline __u32 pal_fmix32(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	return h ^ (h >> 16);
+}
+
+static inline __u32 pal_block_home(const struct pal_block_key *k)
+{
+	__u32 h = pal_fmix32(k->owner ^ ((__u32)k->kind << 16) ^ ((__u32)k->family << 24));
+
+	h = pal_fmix32(h ^ k->addr[0]);
+	return pal_fmix32(h ^ k->addr[1]);
+}
 
 /* block_prefixes: one long prefix of a crowded block, and its answer. */
 struct pal_block_prefix {

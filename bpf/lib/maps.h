@@ -57,12 +57,16 @@ struct {
 	__type(value, struct pal_dst);
 } dests SEC(".maps");
 
+/* The loader sizes blocks to the policy (two halves of a power of two)
+ * and sets pal_block_slots to one half: read-only, so the verifier and
+ * the JIT see a constant. */
+volatile const __u32 pal_block_slots = PAL_MAX_BLOCKS;
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC); /* sized for scale, filled on demand */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * PAL_MAX_BLOCKS);
-	__type(key, struct pal_block_key);
-	__type(value, struct pal_block);
+	__type(key, __u32);
+	__type(value, struct pal_block_slot);
 } blocks SEC(".maps");
 
 struct {

@@ -37,11 +37,14 @@ static __always_inline void mask_addr(__u32 *out, const __u32 *in, __u8 family, 
 	out[3] = in[3] & prefix_mask(plen - 96);
 }
 
-/* The summary of addr's block for an owner, or NULL. */
+/* The summary of addr's block for an owner, or NULL: the slots from the
+ * key's home on, up to the first empty one (see struct pal_block_slot). */
 static __always_inline struct pal_block *block_of(__u8 kind, __u32 owner, __u32 gen, __u8 family,
 						  const __u32 *addr)
 {
 	struct pal_block_key k = { .owner = owner, .gen = gen, .family = family, .kind = kind };
+	__u32 mask = pal_block_slots - 1, home, idx;
+	struct pal_block_slot *s;
 
 	if (family == 4) {
 		k.addr[0] = addr[0] & prefix_mask(PAL_BLOCK4);
@@ -49,7 +52,17 @@ static __always_inline struct pal_block *block_of(__u8 kind, __u32 owner, __u32 
 		k.addr[0] = addr[0]; /* PAL_BLOCK6 is 64: two whole words */
 		k.addr[1] = addr[1];
 	}
-	return bpf_map_lookup_elem(&blocks, &k);
+	home = pal_block_home(&k);
+	for (__u32 i = 0; i < PAL_BLOCK_PROBES; i++) {
+		idx = gen * pal_block_slots + ((home + i) & mask);
+		s = bpf_map_lookup_elem(&blocks, &idx);
+		if (!s || !s->key.family)
+			return NULL;
+		if (s->key.owner == k.owner && s->key.gen == k.gen && s->key.family == k.family &&
+		    s->key.kind == k.kind && s->key.addr[0] == k.addr[0] && s->key.addr[1] == k.addr[1])
+			return &s->block;
+	}
+	return NULL;
 }
 
 /* The first (longest) of a crowded block's listed prefixes containing

@@ -51,6 +51,12 @@ type BoundaryPalBlockPrefix struct {
 	Dst  BoundaryPalDst
 }
 
+type BoundaryPalBlockSlot struct {
+	_     structs.HostLayout
+	Key   BoundaryPalBlockKey
+	Block BoundaryPalBlock
+}
+
 type BoundaryPalCaptureMeta struct {
 	_        structs.HostLayout
 	TsNs     uint64
@@ -393,6 +399,7 @@ const (
 	BoundaryMapSources        = "sources"
 	BoundaryMapTxPorts        = "tx_ports"
 	BoundaryProgXdpBoundary   = "xdp_boundary"
+	BoundaryVarPalBlockSlots  = "pal_block_slots"
 	BoundaryVarUnusedAbiEnums = "unused_abi_enums"
 )
 
@@ -472,6 +479,7 @@ type BoundaryMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type BoundaryVariableSpecs struct {
+	PalBlockSlots  *ebpf.VariableSpec `ebpf:"pal_block_slots"`
 	UnusedAbiEnums *ebpf.VariableSpec `ebpf:"unused_abi_enums"`
 }
 
@@ -548,6 +556,7 @@ func (m *BoundaryMaps) Close() error {
 //
 // It can be passed to LoadBoundaryObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BoundaryVariables struct {
+	PalBlockSlots  *ebpf.Variable `ebpf:"pal_block_slots"`
 	UnusedAbiEnums *ebpf.Variable `ebpf:"unused_abi_enums"`
 }
 

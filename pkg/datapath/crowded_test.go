@@ -83,9 +83,9 @@ func TestCrowdedBlocks(t *testing.T) {
 func checkLists(t *testing.T, dp *Datapath, want map[int]int) {
 	t.Helper()
 	got := map[int]int{}
-	err := walk(dp.objs.Blocks, func(k *BoundaryPalBlockKey, v *BoundaryPalBlock) bool {
-		if k.Kind == uint8(BoundaryPalBlockKindPAL_BLOCK_DESTS) && v.OnlyPlen == 0 {
-			got[int(v.ListCnt)]++
+	err := walk(dp.objs.Blocks, func(_ *uint32, s *BoundaryPalBlockSlot) bool {
+		if s.Key.Family != 0 && s.Key.Kind == uint8(BoundaryPalBlockKindPAL_BLOCK_DESTS) && s.Block.OnlyPlen == 0 {
+			got[int(s.Block.ListCnt)]++
 		}
 		return true
 	})

@@ -88,6 +88,9 @@ func (dp *Datapath) load(opts Options) error {
 	if opts.FlowTableSize > 0 {
 		spec.Maps["flows"].MaxEntries = opts.FlowTableSize
 	}
+	if err := setBlockSlots(spec); err != nil {
+		return err
+	}
 	err = spec.LoadAndAssign(&dp.objs, &ebpf.CollectionOptions{
 		Maps: ebpf.MapOptions{PinPath: dp.pinPath},
 	})

@@ -52,15 +52,19 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 	if wait := graceAfterFlip - time.Since(dp.lastFlip.at); wait > 0 && !dp.fresh {
 		time.Sleep(wait)
 	}
+	blk, err := dp.layBlocks(t, gen)
+	if err != nil {
+		return PublishResult{}, err
+	}
 	held, err := dp.clearGeneration(gen)
 	if err != nil {
 		return PublishResult{}, err
 	}
-	need := map[string]uint32{"sources": uint32(len(t.srcKeys)), "dests": uint32(len(t.dstKeys)), "blocks": uint32(len(t.blkKeys))}
-	if err := dp.growFor(held, need); err != nil {
+	need := map[string]uint32{"sources": uint32(len(t.srcKeys)), "dests": uint32(len(t.dstKeys))}
+	if err := dp.growFor(held, need, blk); err != nil {
 		return PublishResult{}, err
 	}
-	if err := dp.write(t); err != nil {
+	if err := dp.write(t, blk); err != nil {
 		return PublishResult{}, err
 	}
 	if err := dp.markOrgFacing(t.orgIfs, nil); err != nil {
@@ -112,9 +116,10 @@ func (dp *Datapath) assignSlots(c *policy.Compiled, caps capacities) (map[string
 }
 
 // clearGeneration removes gen's entries from the hash maps and says how
-// many entries each prefix table still holds (the other generation's).
-// Array entries need no clearing: only hash entries of the same generation
-// lead to them.
+// many entries each prefix hash table still holds (the other
+// generation's). Array entries need no clearing: only hash entries and
+// blocks of the same generation lead to them, and a publish writes its
+// whole half of the blocks table.
 func (dp *Datapath) clearGeneration(gen uint32) (held map[string]uint32, err error) {
 	m := &dp.objs.BoundaryMaps
 	held = map[string]uint32{}
@@ -126,9 +131,6 @@ func (dp *Datapath) clearGeneration(gen uint32) (held map[string]uint32, err err
 	}
 	if held["dests"], err = deleteWhere[BoundaryPalDstKey, BoundaryPalDst](m.Dests, func(k *BoundaryPalDstKey) bool { return uint32(k.Gen) == gen }); err != nil {
 		return nil, fmt.Errorf("clear destinations: %w", err)
-	}
-	if held["blocks"], err = deleteWhere[BoundaryPalBlockKey, BoundaryPalBlock](m.Blocks, func(k *BoundaryPalBlockKey) bool { return uint32(k.Gen) == gen }); err != nil {
-		return nil, fmt.Errorf("clear prefix blocks: %w", err)
 	}
 	return held, nil
 }
@@ -173,7 +175,7 @@ func deleteKeys[K any](m *ebpf.Map, keys []K) error {
 	return nil
 }
 
-func (dp *Datapath) write(t *tables) error {
+func (dp *Datapath) write(t *tables, blk *blockLayout) error {
 	m := &dp.objs.BoundaryMaps
 	steps := []struct {
 		what string
@@ -184,7 +186,7 @@ func (dp *Datapath) write(t *tables) error {
 		{"port ranges", m.PortRanges, t.portIdx, t.portVals, len(t.portIdx)},
 		{"destinations", m.Dests, t.dstKeys, t.dstVals, len(t.dstKeys)},
 		{"crowded blocks' prefixes", m.BlockPrefixes, t.listIdx, t.listVals, len(t.listIdx)},
-		{"prefix blocks", m.Blocks, t.blkKeys, t.blkVals, len(t.blkKeys)},
+		{"prefix blocks", m.Blocks, blk.indices(), blk.half, len(blk.half)},
 		{"rulesets", m.Rulesets, t.rsIdx, t.rsVals, len(t.rsIdx)},
 		{"organisations", m.Orgs, t.orgIdx, t.orgVals, len(t.orgIdx)},
 		{"sources", m.Sources, t.srcKeys, t.srcVals, len(t.srcKeys)},

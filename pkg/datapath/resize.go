@@ -12,19 +12,21 @@ import (
 	"github.com/cilium/ebpf/link"
 )
 
-// The prefix tables are hash maps sized to the policy, not to the largest
-// policy the datapath could hold: a hash map's bucket array is as long as
-// its capacity, and a small policy spread over a large array costs a cache
+// The prefix tables are sized to the policy, not to the largest policy the
+// datapath could hold: a hash map's bucket array is as long as its
+// capacity, and a small policy spread over a large array costs a cache
 // and TLB miss per lookup (about a fifth of the refusal rate at 1,000 rules
-// here). They start small and grow when a policy needs more: the program
-// is loaded again with larger copies of them and swapped into every pinned
-// link, each packet decided wholly by the old program or the new one.
+// here); the blocks table is an array of slots (blocktable.go). They start
+// small and grow when a policy needs more: the program is loaded again
+// with larger copies of them and swapped into every pinned link, each
+// packet decided wholly by the old program or the new one.
 
 // sizedMaps are the tables sized to the policy, by pin name.
 var sizedMaps = []string{"sources", "dests", "blocks"}
 
 // initialSize is the capacity of a fresh prefix table: two generations of
-// a few thousand prefixes, 64 KiB of buckets.
+// a few thousand prefixes, 64 KiB of buckets (blocks: two halves of 2,048
+// slots, 288 KiB).
 const initialSize = 4096
 
 func (m *BoundaryMaps) sized(name string) **ebpf.Map {
@@ -49,20 +51,26 @@ func sizeSpec(spec *ebpf.CollectionSpec, pin string) map[string]uint32 {
 		ceilings[name] = ms.MaxEntries
 		ms.MaxEntries = min(initialSize, ms.MaxEntries)
 		if m, err := ebpf.LoadPinnedMap(filepath.Join(pin, name), nil); err == nil {
-			ms.MaxEntries = m.MaxEntries()
+			if m.Type() == ms.Type { // else of another layout: replaced (upgrade.go)
+				ms.MaxEntries = m.MaxEntries()
+			}
 			m.Close()
 		}
 	}
 	return ceilings
 }
 
-// growFor makes sure each prefix table can take need more entries besides
-// the ones it holds (the active generation: the idle one is cleared). A
-// table grows to twice what it must hold, rounded to a power of two, up to
-// its ceiling; build has already refused policies beyond the ceilings.
-func (dp *Datapath) growFor(held, need map[string]uint32) error {
+// growFor makes sure each prefix hash table can take need more entries
+// besides the ones it holds (the active generation: the idle one is
+// cleared), and that the blocks table has blk's size. A hash table grows
+// to twice what it must hold, rounded to a power of two, up to its
+// ceiling; build has already refused policies beyond the ceilings.
+func (dp *Datapath) growFor(held, need map[string]uint32, blk *blockLayout) error {
 	grow := map[string]uint32{}
-	for _, name := range sizedMaps {
+	if blk.kept != nil {
+		grow["blocks"] = 2 * blk.slots
+	}
+	for _, name := range []string{"sources", "dests"} {
 		m := *dp.objs.sized(name)
 		want := held[name] + need[name]
 		if want <= m.MaxEntries() {
@@ -73,13 +81,14 @@ func (dp *Datapath) growFor(held, need map[string]uint32) error {
 	if len(grow) == 0 {
 		return nil
 	}
-	return dp.reloadWith(grow)
+	return dp.reloadWith(grow, blk)
 }
 
 // reloadWith loads the program again with the tables in grow at their new
-// capacities (copies of the old ones) and every other map shared, swaps it
-// into the pinned links, then pins the new tables in place of the old.
-func (dp *Datapath) reloadWith(grow map[string]uint32) error {
+// capacities (copies of the old ones; blocks laid out again by blk) and
+// every other map shared, swaps it into the pinned links, then pins the
+// new tables in place of the old.
+func (dp *Datapath) reloadWith(grow map[string]uint32, blk *blockLayout) error {
 	spec, err := LoadBoundary()
 	if err != nil {
 		return fmt.Errorf("load boundary spec: %w", err)
@@ -95,6 +104,9 @@ func (dp *Datapath) reloadWith(grow map[string]uint32) error {
 		spec.Maps[name].MaxEntries = size
 		spec.Maps[name].Pinning = ebpf.PinNone
 	}
+	if err := setBlockSlots(spec); err != nil {
+		return err
+	}
 	var next BoundaryObjects
 	if err := spec.LoadAndAssign(&next, &ebpf.CollectionOptions{MapReplacements: repl}); err != nil {
 		return fmt.Errorf("load boundary program with larger tables: %w", err)
@@ -103,20 +115,27 @@ func (dp *Datapath) reloadWith(grow map[string]uint32) error {
 	for name := range grow {
 		fresh[name] = *next.sized(name)
 	}
-	if err := dp.swapIn(&next, fresh); err != nil {
+	if err := dp.swapIn(&next, fresh, blk); err != nil {
 		next.Close()
 		return err
 	}
 	return nil
 }
 
-// swapIn copies the old tables into the fresh ones, moves the pinned links
+// swapIn fills the fresh tables (copies of the old ones; the blocks table
+// gets the other generation as blk laid it out), moves the pinned links
 // to next's program and adopts next's program and fresh tables. The other
 // maps of next are clones of dp's own: those are closed, dp's kept, so
 // handles held elsewhere (counters, readers) stay valid.
-func (dp *Datapath) swapIn(next *BoundaryObjects, fresh map[string]*ebpf.Map) error {
+func (dp *Datapath) swapIn(next *BoundaryObjects, fresh map[string]*ebpf.Map, blk *blockLayout) error {
 	for name, m := range fresh {
-		if err := copyEntries(*dp.objs.sized(name), m); err != nil {
+		var err error
+		if name == "blocks" {
+			err = blk.writeHalf(m, 1-blk.gen, blk.kept)
+		} else {
+			err = copyEntries(*dp.objs.sized(name), m)
+		}
+		if err != nil {
 			return fmt.Errorf("copy %s into its larger table: %w", name, err)
 		}
 	}

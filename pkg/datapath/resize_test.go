@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/palisade-psn/palisade/pkg/policy"
+	"github.com/palisade-psn/palisade/pkg/rules"
 )
 
 // TestTablesGrowWithThePolicy starts with small prefix tables, publishes a
@@ -63,20 +64,7 @@ func TestTablesGrowWithThePolicy(t *testing.T) {
 		t.Errorf("link runs program %d (before the growth %d), the datapath's is %d", after, before, id)
 	}
 	rng := rand.New(rand.NewPCG(5, 5))
-	compare(t, h, rng, 30000, 400, func() policy.Query {
-		o := big.Orgs[2*rng.IntN(len(big.Orgs)/2)] // the ones behind org0
-		r := o.Allow[rng.IntN(len(o.Allow))]
-		q := policy.Query{Interface: "org0", Src: o.Prefixes[0].Addr().Next(), Dst: r.To[0].Addr(), Port: r.Ports[0].Lo}
-		switch rng.IntN(3) {
-		case 0: // another host of the rule's /24, on its port: mostly not its prefix
-			b := q.Dst.As4()
-			q.Dst = netip.AddrFrom4([4]byte{b[0], b[1], b[2], byte(rng.IntN(256))})
-		case 1: // somewhere else
-			q.Dst = netip.AddrFrom4([4]byte{198, 19, byte(rng.IntN(256)), byte(rng.IntN(256))})
-			q.Port = uint16(1 + rng.IntN(60000))
-		}
-		return q
-	})
+	compare(t, h, rng, 30000, 400, func() policy.Query { return ruleQuery(rng, big) })
 
 	// A restart reuses the grown tables rather than refusing them.
 	pin := h.dp.PinPath()
@@ -97,7 +85,10 @@ func entriesOfGen(t *testing.T, dp *Datapath, gen uint8) (n [3]int) {
 	errs := []error{
 		walk(m.Sources, func(k *BoundaryPalSrcKey, _ *uint32) bool { n[0] += b2i(k.Gen == gen); return true }),
 		walk(m.Dests, func(k *BoundaryPalDstKey, _ *BoundaryPalDst) bool { n[1] += b2i(k.Gen == gen); return true }),
-		walk(m.Blocks, func(k *BoundaryPalBlockKey, _ *BoundaryPalBlock) bool { n[2] += b2i(k.Gen == gen); return true }),
+		walk(m.Blocks, func(_ *uint32, s *BoundaryPalBlockSlot) bool {
+			n[2] += b2i(s.Key.Family != 0 && s.Key.Gen == gen)
+			return true
+		}),
 	}
 	for _, err := range errs {
 		if err != nil {
@@ -123,4 +114,22 @@ func linkProgram(t *testing.T, h *harness) ebpf.ProgramID {
 		t.Fatal(err)
 	}
 	return info.Program
+}
+
+// ruleQuery draws a query of syntheticPolicy p: from an organisation
+// behind org0 to one of its rules' destinations on the rule's port, or to
+// another host of that /24, or somewhere else on any port.
+func ruleQuery(rng *rand.Rand, p *rules.Policy) policy.Query {
+	o := p.Orgs[2*rng.IntN(len(p.Orgs)/2)] // the ones behind org0
+	r := o.Allow[rng.IntN(len(o.Allow))]
+	q := policy.Query{Interface: "org0", Src: o.Prefixes[0].Addr().Next(), Dst: r.To[0].Addr(), Port: r.Ports[0].Lo}
+	switch rng.IntN(3) {
+	case 0: // another host of the rule's /24, on its port: mostly not its prefix
+		b := q.Dst.As4()
+		q.Dst = netip.AddrFrom4([4]byte{b[0], b[1], b[2], byte(rng.IntN(256))})
+	case 1: // somewhere else
+		q.Dst = netip.AddrFrom4([4]byte{198, 19, byte(rng.IntN(256)), byte(rng.IntN(256))})
+		q.Port = uint16(1 + rng.IntN(60000))
+	}
+	return q
 }

@@ -30,7 +30,7 @@ func (dp *Datapath) capacities() capacities {
 		ingresses:  m.Ingresses.MaxEntries() / 2,
 		sources:    dp.ceilings["sources"] / 2,
 		dests:      dp.ceilings["dests"] / 2,
-		blocks:     dp.ceilings["blocks"] / 2,
+		blocks:     dp.ceilings["blocks"] / 4, // each generation's half at most half full
 
 		blockPrefixes: m.BlockPrefixes.MaxEntries() / 2,
 	}
