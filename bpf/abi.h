@@ -202,16 +202,34 @@ struct pal_dst_key {
 	__u32 addr[4];
 };
 
-/* A slice of the port_ranges array: sorted, disjoint ranges. */
+/* port_ranges: indexed gen * PAL_MAX_PORT_RANGES + off + i. */
+struct pal_port_range {
+	__u16 lo;
+	__u16 hi;
+	__u32 rule_slot;
+	__u8 verdict; /* PAL_VERDICT_ALLOW or PAL_VERDICT_INSPECT */
+	__u8 flags;   /* enum pal_rule_flags */
+	__u16 pad;
+};
+
+/* A slice of the port_ranges array: sorted, disjoint ranges; or, off
+ * PAL_PORT_INLINE, the one range its pal_dst carries. */
 struct pal_port_list {
 	__u32 off;
 	__u32 cnt;
 };
 
+#define PAL_PORT_INLINE 0xffffffff
+
 /* dests value: what a destination prefix allows, per protocol class. The
- * compiler folds every shorter covering prefix of the same ruleset into it. */
+ * compiler folds every shorter covering prefix of the same ruleset into it.
+ * The first class allowed a single range has it inline in one (its list's
+ * off is PAL_PORT_INLINE): most destinations are one service on one port,
+ * and their decision then reads no port_ranges entry, a cache miss at
+ * large policies. */
 struct pal_dst {
 	struct pal_port_list lists[PAL_CLASS__MAX];
+	struct pal_port_range one;
 };
 
 /* blocks value. When the block holds a single long prefix of the owner,
@@ -272,16 +290,6 @@ struct pal_block_prefix {
 	__u8 pad[3];
 	__u32 org;          /* sources: organisation index */
 	struct pal_dst dst; /* destinations */
-};
-
-/* port_ranges: indexed gen * PAL_MAX_PORT_RANGES + off + i. */
-struct pal_port_range {
-	__u16 lo;
-	__u16 hi;
-	__u32 rule_slot;
-	__u8 verdict; /* PAL_VERDICT_ALLOW or PAL_VERDICT_INSPECT */
-	__u8 flags;   /* enum pal_rule_flags */
-	__u16 pad;
 };
 
 /* flows: one entry per connection, keyed by its endpoints in canonical order

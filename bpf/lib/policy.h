@@ -2,7 +2,8 @@
 /* BPF-only: the first-packet decision. A source or destination costs one
  * block-summary lookup (which long prefix lengths occur in its /24 or /64,
  * or the one prefix there with its answer), a probe per length found there
- * and one per short length; then log2 of one destination's port ranges.
+ * and one per short length; then log2 of one destination's port ranges,
+ * none when it allows the class a single range (inline, see pal_dst).
  * It never loops over rules. */
 #ifndef PALISADE_POLICY_H
 #define PALISADE_POLICY_H
@@ -183,10 +184,11 @@ __attribute__((noinline)) int pal_source_org(const struct pal_pkt *p, const stru
 }
 
 /* The port ranges of protocol class cls that the ruleset's longest
- * destination prefix containing the packet's destination allows, in out;
- * -1 when no prefix contains it (no rule: drop). */
-static __always_inline int find_ports(const struct pal_pkt *p, __u32 ruleset, __u32 gen,
-				      __u32 cls, struct pal_port_list *out)
+ * destination prefix containing the packet's destination allows, in out,
+ * and its inline range in one; -1 when no prefix contains it (no rule:
+ * drop). */
+static __always_inline int find_ports(const struct pal_pkt *p, __u32 ruleset, __u32 gen, __u32 cls,
+				      struct pal_port_list *out, struct pal_port_range *one)
 {
 	__u32 idx = gen * PAL_MAX_RULESETS + ruleset;
 	struct pal_ruleset *rs;
@@ -207,6 +209,7 @@ static __always_inline int find_ports(const struct pal_pkt *p, __u32 ruleset, __
 		*out = v->lists[PAL_CLASS_UDP];
 	else
 		*out = v->lists[PAL_CLASS_ICMP];
+	*one = v->one;
 	return 0;
 }
 
@@ -259,7 +262,8 @@ __attribute__((noinline)) int pal_decide(const struct pal_pkt *p, const struct p
 	__u32 org, idx, ruleset;
 	struct pal_org *o;
 	struct pal_port_list ports = {};
-	struct pal_port_range *r;
+	struct pal_port_range one = {}, *r;
+	__u16 port;
 	int cls;
 
 	if (!p || !ing || !d)
@@ -279,9 +283,13 @@ __attribute__((noinline)) int pal_decide(const struct pal_pkt *p, const struct p
 	ruleset = o->state == PAL_ORG_SUSPENDED ? PAL_REMEDIATION_RULESET : o->ruleset;
 	d->reason = o->state == PAL_ORG_SUSPENDED ? PAL_DROP_SUSPENDED : PAL_DROP_NO_RULE;
 	cls = proto_class(p);
-	if (find_ports(p, ruleset, gen, cls, &ports))
+	if (find_ports(p, ruleset, gen, cls, &ports, &one))
 		return 0;
-	r = lookup_port(ports.off, ports.cnt, gen, cls == PAL_CLASS_ICMP ? 0 : p->dport);
+	port = cls == PAL_CLASS_ICMP ? 0 : p->dport;
+	if (ports.off == PAL_PORT_INLINE)
+		r = one.lo <= port && port <= one.hi ? &one : NULL;
+	else
+		r = lookup_port(ports.off, ports.cnt, gen, port);
 	if (!r)
 		return 0;
 	d->verdict = r->verdict;

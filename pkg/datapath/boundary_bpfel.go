@@ -127,6 +127,7 @@ const (
 type BoundaryPalDst struct {
 	_     structs.HostLayout
 	Lists [3]BoundaryPalPortList
+	One   BoundaryPalPortRange
 }
 
 type BoundaryPalDstKey struct {

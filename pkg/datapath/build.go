@@ -101,7 +101,14 @@ func (t *tables) addRuleset(c *policy.Compiled, i int, gen uint32, caps capaciti
 	first := len(t.dstVals)
 	for _, d := range rs.Dests {
 		var dv BoundaryPalDst
+		inline := false
 		for cl, ranges := range d.Ports {
+			if len(ranges) == 1 && !inline { // setSlots turns the rule index into its slot
+				inline, dv.One = true, portRange(c.Rules[ranges[0].Rule], ranges[0])
+				dv.One.RuleSlot = uint32(ranges[0].Rule)
+				dv.Lists[cl] = BoundaryPalPortList{Off: portInline, Cnt: 1}
+				continue
+			}
 			dv.Lists[cl] = BoundaryPalPortList{Off: uint32(len(t.portVals)), Cnt: uint32(len(ranges))}
 			for _, r := range ranges {
 				if uint32(len(t.portVals)) >= caps.portRanges {
@@ -148,4 +155,25 @@ func (t *tables) setSlots(c *policy.Compiled, orgSlots, ruleSlots map[string]uin
 	for i, r := range t.portRule {
 		t.portVals[i].RuleSlot = ruleSlots[c.Rules[r].Name]
 	}
+	// Inline ranges hold their rule's index until here, in every copy.
+	inline := func(d *BoundaryPalDst) {
+		for _, l := range d.Lists {
+			if l.Off == portInline {
+				d.One.RuleSlot = ruleSlots[c.Rules[d.One.RuleSlot].Name]
+				return
+			}
+		}
+	}
+	for i := range t.dstVals {
+		inline(&t.dstVals[i])
+	}
+	for i := range t.blkVals {
+		inline(&t.blkVals[i].Dst)
+	}
+	for i := range t.listVals {
+		inline(&t.listVals[i].Dst)
+	}
 }
+
+// portInline is PAL_PORT_INLINE: a port list that is its pal_dst's one range.
+const portInline = 0xffffffff

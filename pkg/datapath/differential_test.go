@@ -58,8 +58,9 @@ func compareRandom(t *testing.T, h *harness, rng *rand.Rand, sportBase, n int) {
 }
 
 // compare runs n first packets drawn by draw (protocol chosen here)
-// through Decide and the program: same verdict, and a drop counted under
-// the reason Decide gives.
+// through Decide and the program: same verdict, a drop counted under the
+// reason Decide gives, and a TCP or UDP flow let through recorded under
+// the rule Decide names.
 func compare(t *testing.T, h *harness, rng *rand.Rand, sportBase, n int, draw func() policy.Query) {
 	t.Helper()
 	for i := 0; i < n; i++ {
@@ -78,6 +79,23 @@ func compare(t *testing.T, h *harness, rng *rand.Rand, sportBase, n int, draw fu
 		if want.Verdict == policy.Drop && after[want.Reason].Packets-before[want.Reason].Packets != 1 {
 			t.Fatalf("query %+v: explain says drop for %s, datapath counted %v", q, want.Reason, diff(before, after))
 		}
+		if want.Verdict != policy.Drop && q.Proto != policy.ProtoICMP && q.Proto != policy.ProtoICMPv6 {
+			checkFlowRule(t, h, q, uint16(sportBase+i), h.policy.Rules[want.Rule].Name)
+		}
+	}
+}
+
+// checkFlowRule says whether the flow q opened from sport counts under
+// the rule named want.
+func checkFlowRule(t *testing.T, h *harness, q policy.Query, sport uint16, want string) {
+	t.Helper()
+	k, _ := FlowKeyOf(q.Src, q.Dst, sport, q.Port, q.Proto)
+	f, err := h.dp.LookupFlow(k)
+	if err != nil {
+		t.Fatalf("query %+v: flow of an allowed first packet: %v", q, err)
+	}
+	if got := h.dp.RuleName(f.RuleSlot); got != want {
+		t.Fatalf("query %+v: flow counts under rule %q, Decide says %q", q, got, want)
 	}
 }
 
