@@ -107,21 +107,32 @@ func readBlocks(m *ebpf.Map, gen uint32) (keys []BoundaryPalBlockKey, vals []Bou
 	return keys, vals, err
 }
 
-// indices are the array indices of generation gen's half.
-func (l *blockLayout) indicesOf(gen uint32) []uint32 {
+// indices are the array indices of the half a publish writes, whole:
+// its empty slots clear what an earlier generation left there.
+func (l *blockLayout) indices() []uint32 {
 	idx := make([]uint32, l.slots)
 	for i := range idx {
-		idx[i] = gen*l.slots + uint32(i)
+		idx[i] = l.gen*l.slots + uint32(i)
 	}
 	return idx
 }
 
-// indices are those of the half a publish writes.
-func (l *blockLayout) indices() []uint32 { return l.indicesOf(l.gen) }
-
-// writeHalf writes generation gen's half of a blocks table laid out as l.
-func (l *blockLayout) writeHalf(m *ebpf.Map, gen uint32, half []BoundaryPalBlockSlot) error {
-	_, err := m.BatchUpdate(l.indicesOf(gen), half, nil)
+// writeKept writes the other generation's blocks into m, a fresh table of
+// l's size: its slots are zero, so only the used ones are written.
+func (l *blockLayout) writeKept(m *ebpf.Map) error {
+	var (
+		idx  []uint32
+		used []BoundaryPalBlockSlot
+	)
+	for i, s := range l.kept {
+		if s.Key.Family != 0 {
+			idx, used = append(idx, (1-l.gen)*l.slots+uint32(i)), append(used, s)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	_, err := m.BatchUpdate(idx, used, nil)
 	return err
 }
 

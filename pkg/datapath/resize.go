@@ -131,7 +131,7 @@ func (dp *Datapath) swapIn(next *BoundaryObjects, fresh map[string]*ebpf.Map, bl
 	for name, m := range fresh {
 		var err error
 		if name == "blocks" {
-			err = blk.writeHalf(m, 1-blk.gen, blk.kept)
+			err = blk.writeKept(m)
 		} else {
 			err = copyEntries(*dp.objs.sized(name), m)
 		}
