@@ -184,9 +184,9 @@ __attribute__((noinline)) int pal_source_org(const struct pal_pkt *p, const stru
 }
 
 /* The port ranges of protocol class cls that the ruleset's longest
- * destination prefix containing the packet's destination allows, in out,
- * and its inline range in one; -1 when no prefix contains it (no rule:
- * drop). */
+ * destination prefix containing the packet's destination allows, in out
+ * (and in one, when they are its inline range); -1 when no prefix
+ * contains it (no rule: drop). */
 static __always_inline int find_ports(const struct pal_pkt *p, __u32 ruleset, __u32 gen, __u32 cls,
 				      struct pal_port_list *out, struct pal_port_range *one)
 {
@@ -209,7 +209,8 @@ static __always_inline int find_ports(const struct pal_pkt *p, __u32 ruleset, __
 		*out = v->lists[PAL_CLASS_UDP];
 	else
 		*out = v->lists[PAL_CLASS_ICMP];
-	*one = v->one;
+	if (out->off == PAL_PORT_INLINE)
+		*one = v->one; /* else left unread: it may lie on another cache line */
 	return 0;
 }
 
