@@ -130,10 +130,15 @@ func (dp *Datapath) reloadWith(grow map[string]uint32, blk *blockLayout) error {
 func (dp *Datapath) swapIn(next *BoundaryObjects, fresh map[string]*ebpf.Map, blk *blockLayout) error {
 	for name, m := range fresh {
 		var err error
-		if name == "blocks" {
+		switch name {
+		case "blocks":
 			err = blk.writeKept(m)
-		} else {
-			err = copyEntries(*dp.objs.sized(name), m)
+		case "sources":
+			err = copyEntries[BoundaryPalSrcKey, uint32](dp.objs.Sources, m)
+		case "dests":
+			err = copyEntries[BoundaryPalDstKey, BoundaryPalDst](dp.objs.Dests, m)
+		default:
+			err = fmt.Errorf("no way to fill a grown %s table", name)
 		}
 		if err != nil {
 			return fmt.Errorf("copy %s into its larger table: %w", name, err)
@@ -200,44 +205,40 @@ func (dp *Datapath) moveLinks(prog *ebpf.Program) error {
 	return nil
 }
 
-// copyEntries copies every entry of from into to (maps of one layout),
-// walkBatch entries a system call each way; entry by entry where the
-// kernel has no batch operations for the map.
-func copyEntries(from, to *ebpf.Map) error {
-	byteArrays := func(n uint32) reflect.Value {
-		t := reflect.SliceOf(reflect.ArrayOf(int(n), reflect.TypeFor[byte]()))
-		return reflect.MakeSlice(t, walkBatch, walkBatch)
-	}
-	keys, vals := byteArrays(from.KeySize()), byteArrays(from.ValueSize())
-	var cursor ebpf.MapBatchCursor
-	for first := true; ; first = false {
-		n, err := from.BatchLookup(&cursor, keys.Interface(), vals.Interface(), nil)
-		if first && errors.Is(err, ebpf.ErrNotSupported) {
-			return copyIterate(from, to)
+// copyEntries copies every entry of from into to (maps of one layout
+// whose key and value types are K and V): read by walk, written walkBatch
+// entries a system call; entry by entry where the kernel has no batch
+// updates for the map.
+func copyEntries[K, V any](from, to *ebpf.Map) error {
+	keys, vals := make([]K, 0, walkBatch), make([]V, 0, walkBatch)
+	flush := func() error {
+		if len(keys) == 0 {
+			return nil
 		}
-		if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return err
-		}
-		if n > 0 {
-			if _, err := to.BatchUpdate(keys.Slice(0, n).Interface(), vals.Slice(0, n).Interface(), nil); err != nil {
-				return err
+		_, err := to.BatchUpdate(keys, vals, nil)
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			err = nil
+			for i := range keys {
+				if err = to.Put(&keys[i], &vals[i]); err != nil {
+					break
+				}
 			}
 		}
-		if err != nil {
-			return nil // ErrKeyNotExist: the end
-		}
+		keys, vals = keys[:0], vals[:0]
+		return err
 	}
-}
-
-func copyIterate(from, to *ebpf.Map) error {
-	k, v := make([]byte, from.KeySize()), make([]byte, from.ValueSize())
-	it := from.Iterate()
-	for it.Next(&k, &v) {
-		if err := to.Put(k, v); err != nil {
-			return err
+	var werr error
+	err := walk(from, func(k *K, v *V) bool {
+		keys, vals = append(keys, *k), append(vals, *v)
+		if len(keys) == walkBatch {
+			werr = flush()
 		}
+		return werr == nil
+	})
+	if err != nil || werr != nil {
+		return errors.Join(err, werr)
 	}
-	return it.Err()
+	return flush()
 }
 
 // mapsByName lists the loaded maps by their names in the object.
