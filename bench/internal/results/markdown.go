@@ -120,7 +120,7 @@ func ratios(b *strings.Builder, r *Results) {
 }
 
 func growthTable(b *strings.Builder, r *Results) {
-	b.WriteString("## 3. Cost growth\n\nEach engine's CPU Mpps against its own at the fewest rules (paired, median); the program rows are part 1's ns per packet against its own at the fewest rules (more is slower). Plot: throughput.svg.\n\n![packets per second against rule count](throughput.svg)\n\n| engine |")
+	b.WriteString("## 3. Cost growth\n\nEach engine's CPU Mpps against its own at the fewest rules (paired, median); the program rows are part 1's cost (as a multiple of the empty program timed beside it, so the host's drift between columns cancels) against its own at the fewest rules (more is slower). Plot: throughput.svg.\n\n![packets per second against rule count](throughput.svg)\n\n| engine |")
 	for _, n := range r.Method.RuleCounts[1:] {
 		fmt.Fprintf(b, " %d / %d rules |", n, r.Method.RuleCounts[0])
 	}
@@ -150,7 +150,8 @@ func growthCell(r *Results, engine string, n int) string {
 }
 
 // programGrowth is part 1's figures at each rule count over the fewest
-// rules': one cached frame (repeat) against frames spread over many flows.
+// rules', in empty-program units (see growth): one cached frame (repeat)
+// against frames spread over many flows.
 func programGrowth(b *strings.Builder, r *Results) {
 	if len(r.Method.RuleCounts) < 2 {
 		return
@@ -164,7 +165,7 @@ func programGrowth(b *strings.Builder, r *Results) {
 			fmt.Fprintf(b, "| program: %s IPv%d |", c, fam)
 			for _, n := range r.Method.RuleCounts[1:] {
 				if x, ok := r.cost(fam, c, n); ok {
-					fmt.Fprintf(b, " %.3g |", x.Ns/lo.Ns)
+					fmt.Fprintf(b, " %.3g |", x.Ratio/lo.Ratio)
 				} else {
 					b.WriteString(" - |")
 				}
