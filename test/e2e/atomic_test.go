@@ -31,6 +31,15 @@ var atomicProbes = []struct {
 	{probe("surrey", "tcp", "198.18.1.10", "198.19.10.10:22", false), false, false, true},
 }
 
+// A UDP probe tries three times within its 500 ms, each try decided anew;
+// where an apply takes ~100 ms, a version lasts less than that, and a probe
+// that one version refuses gets through on a try that falls in the other.
+// So now and then a version is held for longer than a whole probe, once
+// each way, for the probes that differ to show the flips.
+const flipHold = time.Second
+
+func holdsVersion(i int) bool { return i%40 == 0 || i%40 == 21 } // B, then A
+
 // TestApplyIsAtomic applies two policy versions back and forth under
 // continuous traffic: no exchange gets a verdict neither version gives.
 func TestApplyIsAtomic(t *testing.T) {
@@ -84,6 +93,9 @@ func TestApplyIsAtomic(t *testing.T) {
 			done.Store(true)
 			wg.Wait()
 			t.Fatalf("apply %d: %v\n%s", i, err, out)
+		}
+		if holdsVersion(i) {
+			time.Sleep(flipHold)
 		}
 	}
 	took := time.Since(start)
