@@ -34,8 +34,8 @@ var atomicProbes = []struct {
 // A UDP probe tries three times within its 500 ms, each try decided anew;
 // where an apply takes ~100 ms, a version lasts less than that, and a probe
 // that one version refuses gets through on a try that falls in the other.
-// So now and then a version is held for longer than a whole probe, once
-// each way, for the probes that differ to show the flips.
+// So in every 40 applies each version is held once for longer than a whole
+// probe, for the probes that differ to show the flips.
 const flipHold = time.Second
 
 func holdsVersion(i int) bool { return i%40 == 0 || i%40 == 21 } // B, then A
