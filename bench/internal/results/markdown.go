@@ -165,7 +165,7 @@ func programGrowth(b *strings.Builder, r *Results) {
 			fmt.Fprintf(b, "| program: %s IPv%d |", c, fam)
 			for _, n := range r.Method.RuleCounts[1:] {
 				if x, ok := r.cost(fam, c, n); ok {
-					fmt.Fprintf(b, " %.3g |", x.Ratio/lo.Ratio)
+					fmt.Fprintf(b, " %.3g |", x.growthOver(lo))
 				} else {
 					b.WriteString(" - |")
 				}
