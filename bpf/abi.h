@@ -56,7 +56,12 @@ enum pal_drop_reason {
 	PAL_DROP_NO_POLICY = 16,
 	PAL_DROP_FLOW_DENIED = 17,
 	PAL_DROP_INTERNAL = 18,
-	PAL_DROP__MAX = 19,
+	PAL_DROP_LINK_CONTROL = 19,       /* ARP, ND or MLD not for the gateway's own link */
+	PAL_DROP_REVERSE_PATH = 20,       /* the route to the source does not lead back to the ingress */
+	PAL_DROP_FLOW_INGRESS = 21,       /* a flow's own packet from another ingress than the flow's */
+	PAL_DROP_ICMP_ERROR_MISMATCH = 22,/* an error not going back to the quoted packet's sender */
+	PAL_DROP_ICMP_ERROR_SIZE = 23,    /* an error longer than RFC 1812 / RFC 4443 allow */
+	PAL_DROP__MAX = 24,
 };
 
 /* Where an allowed packet went: forwarded in XDP, or handed to the stack. */
@@ -292,6 +297,15 @@ struct pal_block_prefix {
 	struct pal_dst dst; /* destinations */
 };
 
+/* vlan_devs: a VLAN device's ifindex -> the attached interface and tags its
+ * frames carry there, so that a route through the VLAN device is known to
+ * lead back to that ingress. The agent fills it from the kernel's VLANs. */
+struct pal_vlan_dev {
+	__u32 parent;
+	__u16 vlan;
+	__u16 inner_vlan;
+};
+
 /* flows: one entry per connection, keyed by its endpoints in canonical order
  * (lo = the smaller address, then port), so both directions find it. */
 struct pal_flow_key {
@@ -318,15 +332,25 @@ struct pal_flow {
 	__u8 flags;         /* enum pal_flow_flags */
 	__u16 pad;
 	__u32 gen;          /* policy generation that decided it */
+	/* Where replies come in, recorded by the first reply whose source the
+	 * routing table leads back there; 0 until then. */
+	__u32 reply_ifindex;
+	__u16 reply_vlan;
+	__u16 reply_inner_vlan;
 };
 
-/* frags: non-first fragments follow the verdict of their first fragment. */
+/* frags: non-first fragments follow the verdict of their first fragment,
+ * and only on the ingress it came in on. proto is the IP header's protocol
+ * (IPv6: the fragment header's next header), the same for every fragment. */
 struct pal_frag_key {
 	__u32 src[4];
 	__u32 dst[4];
 	__u32 id;
 	__u8 proto;
 	__u8 family;
+	__u16 vlan;
+	__u32 ifindex;
+	__u16 inner_vlan;
 	__u16 pad;
 };
 

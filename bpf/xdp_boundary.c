@@ -10,6 +10,8 @@
 #include "lib/flow.h"
 #include "lib/fwd.h"
 #include "lib/icmp.h"
+#include "lib/link.h"
+#include "lib/route.h"
 #include "lib/observe.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -70,6 +72,9 @@ static __always_inline int deliver(struct xdp_md *ctx, const struct pal_pkt *p,
 	return act;
 }
 
+/* A later fragment follows the first fragment that came in on the same
+ * ingress with the same source, destination, id and protocol: the first
+ * one passed the identity and policy checks, so the rest need not. */
 static __always_inline int later_fragment(struct xdp_md *ctx, const struct pal_pkt *p,
 					  const struct pal_config *cfg, __u64 now)
 {
@@ -83,10 +88,9 @@ static __always_inline int later_fragment(struct xdp_md *ctx, const struct pal_p
 	return deliver(ctx, p, cfg, fr->org_slot, fr->rule_slot, fr->verdict, 0, 0, now);
 }
 
-static __always_inline int same_ingress(const struct pal_flow *f, struct xdp_md *ctx,
-					const struct pal_pkt *p)
+static __always_inline int same_ingress(const struct pal_flow *f, const struct pal_pkt *p)
 {
-	return f->orig_ifindex == ctx->ingress_ifindex && f->orig_vlan == p->vlan &&
+	return f->orig_ifindex == p->ifindex && f->orig_vlan == p->vlan &&
 	       f->orig_inner_vlan == p->inner_vlan;
 }
 
@@ -94,9 +98,9 @@ static __always_inline int same_ingress(const struct pal_flow *f, struct xdp_md 
  * sharing) must still carry a source registered on that ingress; otherwise
  * a host on one organisation's link could inject into another's flows by
  * spoofing the service side. */
-static __always_inline int reply_source_ok(struct xdp_md *ctx, const struct pal_pkt *p, __u32 gen)
+static __always_inline int reply_source_ok(const struct pal_pkt *p, __u32 gen)
 {
-	__u32 ifindex = ctx->ingress_ifindex;
+	__u32 ifindex = p->ifindex;
 	struct pal_ingress_key ik = {
 		.ifindex = ifindex, .vlan = p->vlan, .inner_vlan = p->inner_vlan, .gen = gen,
 	};
@@ -116,9 +120,53 @@ static __always_inline int reply_source_ok(struct xdp_md *ctx, const struct pal_
 	return pal_source_org(p, ing, gen) >= 0;
 }
 
-/* A packet whose 5-tuple has a flow. Returns -1 when the flow does not speak
- * for it (expired, reused, or an originator packet from another ingress):
- * then it is decided as a new packet. */
+/* Is p's source registered on its ingress to the organisation counted in
+ * org_slot? For what comes back from an organisation's side of a flow. */
+static __always_inline int owner_source_ok(const struct pal_pkt *p, __u32 gen, __u32 org_slot)
+{
+	struct pal_ingress_key ik = {
+		.ifindex = p->ifindex, .vlan = p->vlan, .inner_vlan = p->inner_vlan, .gen = gen,
+	};
+	struct pal_ingress *ing;
+	struct pal_org *o;
+	__u32 idx;
+	int org;
+
+	ing = bpf_map_lookup_elem(&ingresses, &ik);
+	if (!ing || ing->kind != PAL_INGRESS_ORGS)
+		return 0;
+	org = pal_source_org(p, ing, gen);
+	if (org < 0)
+		return 0;
+	idx = gen * PAL_MAX_ORGS + (__u32)org;
+	o = bpf_map_lookup_elem(&orgs, &idx);
+	return o && o->slot == org_slot;
+}
+
+/* Replies to a flow come in where the route to its far end leads: checked
+ * by a route lookup of far at the first reply, which records the ingress;
+ * later replies must come in there. record 0 only checks. */
+static __always_inline int reply_ingress_ok(struct xdp_md *ctx, const struct pal_pkt *p,
+					    struct pal_flow *f, const __u32 *far, int record)
+{
+	if (f->reply_ifindex)
+		return f->reply_ifindex == p->ifindex && f->reply_vlan == p->vlan &&
+		       f->reply_inner_vlan == p->inner_vlan;
+	if (!reverse_path_ok(ctx, p, far))
+		return 0;
+	if (record) {
+		f->reply_vlan = p->vlan;
+		f->reply_inner_vlan = p->inner_vlan;
+		asm volatile("" ::: "memory"); /* the tags before the index that says they are set */
+		f->reply_ifindex = p->ifindex;
+	}
+	return 1;
+}
+
+/* A packet whose 5-tuple has a flow. Returns -1 when the flow no longer
+ * speaks for it (expired, or closed and reopened): then it is decided as a
+ * new packet. A flow is never taken over: its originator's packets come in
+ * on its ingress, its replies where the route to the responder leads. */
 static __always_inline int flow_continue(struct xdp_md *ctx, const struct pal_pkt *p,
 					 const struct pal_config *cfg, __u32 gen, struct pal_flow_key *k,
 					 struct pal_flow *f, int src_lo, __u64 now)
@@ -131,10 +179,12 @@ static __always_inline int flow_continue(struct xdp_md *ctx, const struct pal_pk
 		obs_count(PAL_OBS_FLOWS_EXPIRED);
 		return -1;
 	}
-	if (dir == 0 && !same_ingress(f, ctx, p))
-		return -1;
-	if (dir == 1 && (same_ingress(f, ctx, p) || !reply_source_ok(ctx, p, gen)))
+	if (dir == 0 && !same_ingress(f, p))
+		return drop(ctx, cfg, p, PAL_DROP_FLOW_INGRESS, f->org_slot);
+	if (dir == 1 && (same_ingress(f, p) || !reply_source_ok(p, gen)))
 		return drop(ctx, cfg, p, PAL_DROP_SPOOFED_SOURCE, f->org_slot);
+	if (dir == 1 && !reply_ingress_ok(ctx, p, f, p->src, 1))
+		return drop(ctx, cfg, p, PAL_DROP_REVERSE_PATH, f->org_slot);
 	flow_touch(f, p, dir, now);
 	if (f->verdict == PAL_VERDICT_DROP)
 		return drop(ctx, cfg, p, PAL_DROP_FLOW_DENIED, f->org_slot);
@@ -147,7 +197,7 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 				      struct pal_flow_key *k, int src_lo, __u64 now)
 {
 	struct pal_ingress_key ik = {
-		.ifindex = ctx->ingress_ifindex,
+		.ifindex = p->ifindex,
 		.vlan = p->vlan,
 		.inner_vlan = p->inner_vlan,
 		.gen = gen,
@@ -164,6 +214,8 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 		return drop(ctx, cfg, p, PAL_DROP_INTERNAL, 0);
 	if (d.verdict == PAL_VERDICT_DROP)
 		return drop(ctx, cfg, p, d.reason, d.org_slot);
+	if (!reverse_path_ok(ctx, p, p->src))
+		return drop(ctx, cfg, p, PAL_DROP_REVERSE_PATH, d.org_slot);
 
 	struct pal_flow f = {
 		.created_ns = now,
@@ -172,7 +224,7 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 		.bytes = { p->len, 0 },
 		.org_slot = d.org_slot,
 		.rule_slot = d.rule_slot,
-		.orig_ifindex = ctx->ingress_ifindex,
+		.orig_ifindex = p->ifindex,
 		.orig_vlan = p->vlan,
 		.orig_inner_vlan = p->inner_vlan,
 		.verdict = d.verdict,
@@ -180,7 +232,10 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 			 (d.rule_flags & PAL_RULE_FAIL_OPEN ? PAL_FLOW_FAIL_OPEN : 0),
 		.gen = gen,
 	};
-	bpf_map_update_elem(&flows, k, &f, BPF_ANY);
+	/* Never over another flow: one that came in at the same time from
+	 * elsewhere keeps its 5-tuple. */
+	if (bpf_map_update_elem(&flows, k, &f, BPF_NOEXIST))
+		return drop(ctx, cfg, p, PAL_DROP_FLOW_INGRESS, d.org_slot);
 	obs_count(PAL_OBS_FLOWS_CREATED); /* with live and removed counts: evictions */
 	if (cfg->log_rate)
 		log_flow_start(ctx, p, cfg, d.org_slot, d.rule_slot, d.verdict, now);
@@ -188,22 +243,47 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 		       d.rule_flags & PAL_RULE_FAIL_OPEN, 1, now);
 }
 
-/* An ICMP error passes only as part of the allowed flow it quotes. */
+static __always_inline int addr_eq(const __u32 *a, const __u32 *b)
+{
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]));
+}
+
+/* An ICMP error passes only as part of the allowed flow it quotes, going
+ * back to the quoted packet's sender from the side that packet was sent
+ * to: what the first packet's own path could have produced. */
 static __always_inline int related_error(struct xdp_md *ctx, const struct pal_pkt *p,
 					 const struct pal_config *cfg, __u32 gen, __u64 now)
 {
 	struct pal_flow_key k = {};
 	struct pal_flow *f;
+	int qlo, qdir, may_fwd = 1;
 
-	if (icmp_quoted_flow(ctx, p, &k))
+	if (p->ip_len > (p->family == 4 ? ICMP_ERROR_MAX4 : ICMP_ERROR_MAX6))
+		return drop(ctx, cfg, p, PAL_DROP_ICMP_ERROR_SIZE, 0);
+	qlo = icmp_quoted_flow(ctx, p, &k);
+	if (qlo < 0)
 		return drop(ctx, cfg, p, PAL_DROP_NO_FLOW, 0);
 	f = bpf_map_lookup_elem(&flows, &k);
 	if (!f || f->verdict != PAL_VERDICT_ALLOW)
 		return drop(ctx, cfg, p, PAL_DROP_NO_FLOW, 0); /* not about an allowed flow */
-	if (!reply_source_ok(ctx, p, gen))
-		return drop(ctx, cfg, p, PAL_DROP_SPOOFED_SOURCE, f->org_slot);
-	return deliver(ctx, p, cfg, f->org_slot, f->rule_slot, PAL_VERDICT_ALLOW, 0,
-		       !(f->orig_vlan | f->orig_inner_vlan), now);
+	if (!addr_eq(qlo ? k.lo_addr : k.hi_addr, p->dst))
+		return drop(ctx, cfg, p, PAL_DROP_ICMP_ERROR_MISMATCH, f->org_slot);
+	qdir = qlo == !!(f->flags & PAL_FLOW_ORIG_LO) ? 0 : 1;
+	if (qdir == 0) { /* back to the originator, from the responder's side */
+		if (same_ingress(f, p))
+			return drop(ctx, cfg, p, PAL_DROP_ICMP_ERROR_MISMATCH, f->org_slot);
+		if (!reply_source_ok(p, gen))
+			return drop(ctx, cfg, p, PAL_DROP_SPOOFED_SOURCE, f->org_slot);
+		if (!reply_ingress_ok(ctx, p, f, qlo ? k.hi_addr : k.lo_addr, 0))
+			return drop(ctx, cfg, p, PAL_DROP_REVERSE_PATH, f->org_slot);
+		may_fwd = !(f->orig_vlan | f->orig_inner_vlan);
+	} else { /* back to the responder, from the originator's own side */
+		if (!same_ingress(f, p))
+			return drop(ctx, cfg, p, PAL_DROP_ICMP_ERROR_MISMATCH, f->org_slot);
+		if (!owner_source_ok(p, gen, f->org_slot))
+			return drop(ctx, cfg, p, PAL_DROP_SPOOFED_SOURCE, f->org_slot);
+	}
+	return deliver(ctx, p, cfg, f->org_slot, f->rule_slot, PAL_VERDICT_ALLOW, 0, may_fwd, now);
 }
 
 SEC("xdp")
@@ -224,10 +304,13 @@ int xdp_boundary(struct xdp_md *ctx)
 	err = parse_packet(ctx, &p);
 	if (err)
 		return drop(ctx, cfg, &p, err, 0);
-	if (p.family == 0 || is_ndp(&p)) {
+	err = link_control(ctx, &p);
+	if (err == PAL_LINK_PASS) {
 		count_org(0, PAL_VERDICT_PASS, p.len);
 		return XDP_PASS;
 	}
+	if (err > 0)
+		return drop(ctx, cfg, &p, err, 0);
 	if (!cfg->policy_loaded)
 		return drop(ctx, cfg, &p, PAL_DROP_NO_POLICY, 0);
 	/* Read once: the whole packet is decided by one policy generation. */

@@ -112,8 +112,11 @@ static __always_inline void frag_key_of(const struct pal_pkt *p, struct pal_frag
 	__builtin_memcpy(k->src, p->src, 16);
 	__builtin_memcpy(k->dst, p->dst, 16);
 	k->id = p->frag_id;
-	k->proto = p->proto;
+	k->proto = p->frag_proto;
 	k->family = p->family;
+	k->ifindex = p->ifindex;
+	k->vlan = p->vlan;
+	k->inner_vlan = p->inner_vlan;
 }
 
 /* The first fragment of an allowed packet lets its later fragments follow.

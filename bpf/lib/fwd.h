@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* BPF-only: forwarding of allowed packets in XDP. Anything it cannot finish
- * (no route or neighbour yet, TTL expiring, a VLAN-tagged frame, an egress
+ * (no route or neighbour yet, TTL expiring, a tagged frame, an egress
  * that is not one of ours) goes to the kernel stack, which does it right. */
 #ifndef PALISADE_FWD_H
 #define PALISADE_FWD_H
@@ -103,7 +103,10 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pal_pkt *p,
 {
 	int act = XDP_PASS;
 
-	if ((cfg->flags & PAL_CFG_FORWARD) && !p->vlan)
+	/* Only untagged frames: fib_fill and the rewrite read the IP header
+	 * right after the Ethernet header, and a priority tag (VLAN ID 0)
+	 * leaves vlan 0 with four more bytes before it. */
+	if ((cfg->flags & PAL_CFG_FORWARD) && p->l3_off == sizeof(struct ethhdr))
 		act = pal_try_forward(ctx, p->family);
 
 	count_fwd(act == XDP_REDIRECT ? PAL_FWD_XDP : PAL_FWD_STACK, p->len);

@@ -11,6 +11,14 @@
 #include "flow.h"
 
 #define ICMP_HDR_LEN 8
+/* The longest error a router or host sends: as much of the offending
+ * packet as fits in 576 bytes (RFC 1812 4.3.2.3) or the IPv6 minimum MTU
+ * (RFC 4443 2.4). Anything longer carries more than a quote. */
+#define ICMP_ERROR_MAX4 576
+#define ICMP_ERROR_MAX6 1280
+/* Beyond any transport offset the parser can reach in a frame of the
+ * largest MTU: an error whose ICMP header lies further is not read. */
+#define ICMP_MAX_L4_OFF 0x3fff
 
 static __always_inline int icmp_is_error(const struct pal_pkt *p)
 {
@@ -44,14 +52,21 @@ static __always_inline int quoted_ports(void *l4, void *end, __u8 proto, struct 
 	return -1;
 }
 
-/* Builds the flow key of the quoted packet, or returns -1. */
+/* Builds the flow key of the quoted packet and returns whether the quoted
+ * source is the key's lo endpoint (flow_key_of), or returns -1. The quote
+ * is read at the ICMP header's own offset, never at a folded one. */
 static __always_inline int icmp_quoted_flow(struct xdp_md *ctx, const struct pal_pkt *p,
 					    struct pal_flow_key *k)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	void *inner = data + (p->l4_off & 0x1ff) + ICMP_HDR_LEN;
+	__u32 off = p->l4_off;
+	void *inner;
 	struct pal_pkt q = { .family = p->family };
+
+	if (off > ICMP_MAX_L4_OFF)
+		return -1;
+	inner = data + off + ICMP_HDR_LEN;
 
 	if (p->family == 4) {
 		struct iphdr *ip = inner;
@@ -74,8 +89,7 @@ static __always_inline int icmp_quoted_flow(struct xdp_md *ctx, const struct pal
 		if (quoted_ports(ip6 + 1, end, q.proto, &q))
 			return -1;
 	}
-	flow_key_of(&q, k);
-	return 0;
+	return flow_key_of(&q, k);
 }
 
 #endif

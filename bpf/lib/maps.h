@@ -145,6 +145,15 @@ struct {
 	__type(value, __u32);
 } org_facing SEC(".maps");
 
+/* A VLAN device's ifindex -> where its frames come in (see struct
+ * pal_vlan_dev). Not generational: it follows the host's links. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct pal_vlan_dev);
+} vlan_devs SEC(".maps");
+
 /* Observation: flow-log events, their per-CPU rate limit, and captures. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -68,7 +68,7 @@ static __always_inline void log_event(struct xdp_md *ctx, const struct pal_pkt *
 	e->rule_slot = rule_slot;
 	e->reason = reason;
 	e->len = p->len;
-	e->ifindex = ctx->ingress_ifindex;
+	e->ifindex = p->ifindex;
 	e->vlan = p->vlan;
 	e->pad = 0;
 	bpf_ringbuf_submit(e, 0);

@@ -55,6 +55,11 @@ struct pal_pkt {
 	__u8 frag;    /* enum pal_frag_kind */
 	__u8 l3_off;  /* offset of the IP header from data (for forwarding) */
 	__u16 l4_off; /* offset of the transport header from data */
+	__u8 ttl;     /* TTL or hop limit */
+	__u8 frag_proto; /* the protocol every fragment names: IPv4's, or the IPv6 fragment header's next header */
+	__u16 pad;
+	__u32 ip_len; /* the IP datagram's length, header included */
+	__u32 ifindex; /* where it came in */
 };
 
 /* ICMP and ICMPv6 share this layout for echo; linux/icmp.h drags in libc. */
@@ -179,6 +184,9 @@ static __always_inline int parse_ipv4(struct hdr_cursor *c, struct pal_pkt *p)
 	c->pos = (void *)ip + hlen;
 	p->family = 4;
 	p->proto = ip->protocol;
+	p->frag_proto = ip->protocol;
+	p->ttl = ip->ttl;
+	p->ip_len = tot;
 	p->src[0] = ip->saddr;
 	p->dst[0] = ip->daddr;
 	off = bpf_ntohs(ip->frag_off);
@@ -208,6 +216,8 @@ static __always_inline int parse_ipv6(struct hdr_cursor *c, struct pal_pkt *p)
 		return PAL_DROP_IPV6_MALFORMED;
 	c->pos = ip6 + 1;
 	p->family = 6;
+	p->ttl = ip6->hop_limit;
+	p->ip_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 	__builtin_memcpy(p->src, &ip6->saddr, 16);
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
 	next = ip6->nexthdr;
@@ -251,6 +261,7 @@ static __always_inline int parse_ipv6(struct hdr_cursor *c, struct pal_pkt *p)
 				p->frag = PAL_FRAG_NONE; /* atomic fragment */
 			}
 			p->frag_id = bpf_ntohl(fh->identification);
+			p->frag_proto = fh->nexthdr;
 			next = fh->nexthdr;
 			c->pos = fh + 1;
 			if (p->frag == PAL_FRAG_LATER)
@@ -309,24 +320,36 @@ static __always_inline int parse_l4(struct hdr_cursor *c, struct pal_pkt *p, voi
 	return PAL_DROP_L4_UNSUPPORTED;
 }
 
-/* IPv6 link-local control traffic the gateway's links need: neighbour
- * discovery (router/neighbour solicitation and advertisement, redirect),
- * and multicast listener discovery (queries, reports, done: types 130-132
- * and 143) from a link-local or unspecified source to a multicast group,
- * which every IPv6 interface sends when it comes up. */
-static __always_inline int is_ndp(struct pal_pkt *p)
-{
-	__u8 t = p->icmp_type;
+/* ARP for IPv4 over Ethernet, the only kind a gateway's links carry: the
+ * sender's address in src[0], the target's in dst[0], the operation in
+ * icmp_type. Anything else claiming to be ARP is refused. */
+struct arp_eth_ipv4 {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 op;
+	__u8 sha[6];
+	__be32 spa;
+	__u8 tha[6];
+	__be32 tpa;
+} __attribute__((packed));
 
-	if (p->family != 6 || p->proto != IPPROTO_ICMPV6 || p->frag != PAL_FRAG_NONE)
-		return 0;
-	if (t >= 133 && t <= 137)
-		return 1;
-	if (!((t >= 130 && t <= 132) || t == 143))
-		return 0;
-	return (p->dst[0] & bpf_htonl(0xff000000)) == bpf_htonl(0xff000000) &&
-	       ((p->src[0] & bpf_htonl(0xffc00000)) == bpf_htonl(0xfe800000) ||
-		!(p->src[0] | p->src[1] | p->src[2] | p->src[3]));
+static __always_inline int parse_arp(struct hdr_cursor *c, struct pal_pkt *p)
+{
+	struct arp_eth_ipv4 *a = c->pos;
+	__u16 op;
+
+	if ((void *)(a + 1) > c->end)
+		return PAL_DROP_LINK_CONTROL;
+	op = bpf_ntohs(a->op);
+	if (a->htype != bpf_htons(1) || a->ptype != bpf_htons(ETH_P_IP) || a->hlen != 6 ||
+	    a->plen != 4 || (op != 1 && op != 2))
+		return PAL_DROP_LINK_CONTROL;
+	p->icmp_type = op;
+	p->src[0] = a->spa;
+	p->dst[0] = a->tpa;
+	return 0;
 }
 
 static __always_inline int parse_packet(struct xdp_md *ctx, struct pal_pkt *p)
@@ -339,13 +362,14 @@ static __always_inline int parse_packet(struct xdp_md *ctx, struct pal_pkt *p)
 	int err;
 
 	p->len = c.end - c.pos;
+	p->ifindex = ctx->ingress_ifindex;
 	err = parse_eth(&c, p, &proto);
 	if (err)
 		return err;
 	p->eth_proto = proto;
 	p->l3_off = c.pos - (void *)(long)ctx->data;
 	if (proto == bpf_htons(ETH_P_ARP))
-		return 0; /* family 0: passed as link-local control traffic */
+		return parse_arp(&c, p); /* family 0: link control, see link.h */
 	if (proto == bpf_htons(ETH_P_IP))
 		err = parse_ipv4(&c, p);
 	else if (proto == bpf_htons(ETH_P_IPV6))

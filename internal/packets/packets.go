@@ -50,6 +50,14 @@ type Spec struct {
 	Frag      *Frag
 	Payload   []byte
 	EtherType layers.EthernetType // overrides the IP ethertype when set
+	TTL       uint8               // IPv4 TTL or IPv6 hop limit; 64 when 0
+}
+
+func (s Spec) ttl() uint8 {
+	if s.TTL == 0 {
+		return 64
+	}
+	return s.TTL
 }
 
 var (
@@ -107,7 +115,7 @@ func link(s Spec) []gopacket.SerializableLayer {
 
 func ipv4(s Spec, l4 []gopacket.SerializableLayer) gopacket.SerializableLayer {
 	ip := &layers.IPv4{
-		Version: 4, IHL: 5, TTL: 64, Protocol: s.Proto, Id: 0x1234,
+		Version: 4, IHL: 5, TTL: s.ttl(), Protocol: s.Proto, Id: 0x1234,
 		SrcIP: s.Src.AsSlice(), DstIP: s.Dst.AsSlice(),
 	}
 	ip.Options = s.IPv4Opts
@@ -130,7 +138,7 @@ func ipv6(s Spec) []gopacket.SerializableLayer {
 		next = layers.IPProtocolIPv6Fragment
 	}
 	out := []gopacket.SerializableLayer{&layers.IPv6{
-		Version: 6, HopLimit: 64, NextHeader: next,
+		Version: 6, HopLimit: s.ttl(), NextHeader: next,
 		SrcIP: s.Src.AsSlice(), DstIP: s.Dst.AsSlice(),
 	}}
 	for i, e := range s.IPv6Ext {

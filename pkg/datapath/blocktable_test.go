@@ -19,6 +19,7 @@ func TestBlocksGrowKeepTheActiveGeneration(t *testing.T) {
 	big := policy.Compile(bigRules)     // ~6,000 blocks
 	publish := func(c *policy.Compiled) uint32 {
 		var res PublishResult
+		h.routeSources(c)
 		if err := h.ns.Do(func() error { var err error; res, err = h.dp.Publish(c, testIfaces); return err }); err != nil {
 			t.Fatal(err)
 		}

@@ -102,26 +102,31 @@ type BoundaryPalCounter struct {
 type BoundaryPalDropReason uint32
 
 const (
-	BoundaryPalDropReasonPAL_DROP_NONE             BoundaryPalDropReason = 0
-	BoundaryPalDropReasonPAL_DROP_L2TRUNCATED      BoundaryPalDropReason = 1
-	BoundaryPalDropReasonPAL_DROP_VLAN_DEPTH       BoundaryPalDropReason = 2
-	BoundaryPalDropReasonPAL_DROP_L3UNSUPPORTED    BoundaryPalDropReason = 3
-	BoundaryPalDropReasonPAL_DROP_IPV4MALFORMED    BoundaryPalDropReason = 4
-	BoundaryPalDropReasonPAL_DROP_IPV4SOURCE_ROUTE BoundaryPalDropReason = 5
-	BoundaryPalDropReasonPAL_DROP_IPV6MALFORMED    BoundaryPalDropReason = 6
-	BoundaryPalDropReasonPAL_DROP_IPV6EXT_HEADER   BoundaryPalDropReason = 7
-	BoundaryPalDropReasonPAL_DROP_FRAGMENT         BoundaryPalDropReason = 8
-	BoundaryPalDropReasonPAL_DROP_L4TRUNCATED      BoundaryPalDropReason = 9
-	BoundaryPalDropReasonPAL_DROP_L4UNSUPPORTED    BoundaryPalDropReason = 10
-	BoundaryPalDropReasonPAL_DROP_UNKNOWN_INGRESS  BoundaryPalDropReason = 11
-	BoundaryPalDropReasonPAL_DROP_SPOOFED_SOURCE   BoundaryPalDropReason = 12
-	BoundaryPalDropReasonPAL_DROP_NO_RULE          BoundaryPalDropReason = 13
-	BoundaryPalDropReasonPAL_DROP_SUSPENDED        BoundaryPalDropReason = 14
-	BoundaryPalDropReasonPAL_DROP_NO_FLOW          BoundaryPalDropReason = 15
-	BoundaryPalDropReasonPAL_DROP_NO_POLICY        BoundaryPalDropReason = 16
-	BoundaryPalDropReasonPAL_DROP_FLOW_DENIED      BoundaryPalDropReason = 17
-	BoundaryPalDropReasonPAL_DROP_INTERNAL         BoundaryPalDropReason = 18
-	BoundaryPalDropReasonPAL_DROP__MAX             BoundaryPalDropReason = 19
+	BoundaryPalDropReasonPAL_DROP_NONE                BoundaryPalDropReason = 0
+	BoundaryPalDropReasonPAL_DROP_L2TRUNCATED         BoundaryPalDropReason = 1
+	BoundaryPalDropReasonPAL_DROP_VLAN_DEPTH          BoundaryPalDropReason = 2
+	BoundaryPalDropReasonPAL_DROP_L3UNSUPPORTED       BoundaryPalDropReason = 3
+	BoundaryPalDropReasonPAL_DROP_IPV4MALFORMED       BoundaryPalDropReason = 4
+	BoundaryPalDropReasonPAL_DROP_IPV4SOURCE_ROUTE    BoundaryPalDropReason = 5
+	BoundaryPalDropReasonPAL_DROP_IPV6MALFORMED       BoundaryPalDropReason = 6
+	BoundaryPalDropReasonPAL_DROP_IPV6EXT_HEADER      BoundaryPalDropReason = 7
+	BoundaryPalDropReasonPAL_DROP_FRAGMENT            BoundaryPalDropReason = 8
+	BoundaryPalDropReasonPAL_DROP_L4TRUNCATED         BoundaryPalDropReason = 9
+	BoundaryPalDropReasonPAL_DROP_L4UNSUPPORTED       BoundaryPalDropReason = 10
+	BoundaryPalDropReasonPAL_DROP_UNKNOWN_INGRESS     BoundaryPalDropReason = 11
+	BoundaryPalDropReasonPAL_DROP_SPOOFED_SOURCE      BoundaryPalDropReason = 12
+	BoundaryPalDropReasonPAL_DROP_NO_RULE             BoundaryPalDropReason = 13
+	BoundaryPalDropReasonPAL_DROP_SUSPENDED           BoundaryPalDropReason = 14
+	BoundaryPalDropReasonPAL_DROP_NO_FLOW             BoundaryPalDropReason = 15
+	BoundaryPalDropReasonPAL_DROP_NO_POLICY           BoundaryPalDropReason = 16
+	BoundaryPalDropReasonPAL_DROP_FLOW_DENIED         BoundaryPalDropReason = 17
+	BoundaryPalDropReasonPAL_DROP_INTERNAL            BoundaryPalDropReason = 18
+	BoundaryPalDropReasonPAL_DROP_LINK_CONTROL        BoundaryPalDropReason = 19
+	BoundaryPalDropReasonPAL_DROP_REVERSE_PATH        BoundaryPalDropReason = 20
+	BoundaryPalDropReasonPAL_DROP_FLOW_INGRESS        BoundaryPalDropReason = 21
+	BoundaryPalDropReasonPAL_DROP_ICMP_ERROR_MISMATCH BoundaryPalDropReason = 22
+	BoundaryPalDropReasonPAL_DROP_ICMP_ERROR_SIZE     BoundaryPalDropReason = 23
+	BoundaryPalDropReasonPAL_DROP__MAX                BoundaryPalDropReason = 24
 )
 
 type BoundaryPalDst struct {
@@ -168,20 +173,23 @@ const (
 )
 
 type BoundaryPalFlow struct {
-	_             structs.HostLayout
-	CreatedNs     uint64
-	LastSeenNs    uint64
-	Packets       [2]uint64
-	Bytes         [2]uint64
-	OrgSlot       uint32
-	RuleSlot      uint32
-	OrigIfindex   uint32
-	OrigVlan      uint16
-	OrigInnerVlan uint16
-	Verdict       uint8
-	Flags         uint8
-	Pad           uint16
-	Gen           uint32
+	_              structs.HostLayout
+	CreatedNs      uint64
+	LastSeenNs     uint64
+	Packets        [2]uint64
+	Bytes          [2]uint64
+	OrgSlot        uint32
+	RuleSlot       uint32
+	OrigIfindex    uint32
+	OrigVlan       uint16
+	OrigInnerVlan  uint16
+	Verdict        uint8
+	Flags          uint8
+	Pad            uint16
+	Gen            uint32
+	ReplyIfindex   uint32
+	ReplyVlan      uint16
+	ReplyInnerVlan uint16
 }
 
 type BoundaryPalFlowFlags uint32
@@ -216,13 +224,16 @@ type BoundaryPalFrag struct {
 }
 
 type BoundaryPalFragKey struct {
-	_      structs.HostLayout
-	Src    [4]uint32
-	Dst    [4]uint32
-	Id     uint32
-	Proto  uint8
-	Family uint8
-	Pad    uint16
+	_         structs.HostLayout
+	Src       [4]uint32
+	Dst       [4]uint32
+	Id        uint32
+	Proto     uint8
+	Family    uint8
+	Vlan      uint16
+	Ifindex   uint32
+	InnerVlan uint16
+	Pad       uint16
 }
 
 type BoundaryPalFwdPath uint32
@@ -374,6 +385,13 @@ const (
 	BoundaryPalVerdictPAL_VERDICT__MAX    BoundaryPalVerdict = 4
 )
 
+type BoundaryPalVlanDev struct {
+	_         structs.HostLayout
+	Parent    uint32
+	Vlan      uint16
+	InnerVlan uint16
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -399,6 +417,7 @@ const (
 	BoundaryMapRulesets       = "rulesets"
 	BoundaryMapSources        = "sources"
 	BoundaryMapTxPorts        = "tx_ports"
+	BoundaryMapVlanDevs       = "vlan_devs"
 	BoundaryProgXdpBoundary   = "xdp_boundary"
 	BoundaryVarPalBlockSlots  = "pal_block_slots"
 	BoundaryVarUnusedAbiEnums = "unused_abi_enums"
@@ -474,6 +493,7 @@ type BoundaryMapSpecs struct {
 	Rulesets      *ebpf.MapSpec `ebpf:"rulesets"`
 	Sources       *ebpf.MapSpec `ebpf:"sources"`
 	TxPorts       *ebpf.MapSpec `ebpf:"tx_ports"`
+	VlanDevs      *ebpf.MapSpec `ebpf:"vlan_devs"`
 }
 
 // BoundaryVariableSpecs contains global variables before they are loaded into the kernel.
@@ -525,6 +545,7 @@ type BoundaryMaps struct {
 	Rulesets      *ebpf.Map `ebpf:"rulesets"`
 	Sources       *ebpf.Map `ebpf:"sources"`
 	TxPorts       *ebpf.Map `ebpf:"tx_ports"`
+	VlanDevs      *ebpf.Map `ebpf:"vlan_devs"`
 }
 
 func (m *BoundaryMaps) Close() error {
@@ -550,6 +571,7 @@ func (m *BoundaryMaps) Close() error {
 		m.Rulesets,
 		m.Sources,
 		m.TxPorts,
+		m.VlanDevs,
 	)
 }
 

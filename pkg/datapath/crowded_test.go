@@ -57,6 +57,7 @@ func TestCrowdedBlocks(t *testing.T) {
 		}
 	}
 	h.policy = policy.Compile(p)
+	h.routeSources(h.policy)
 	if err := h.ns.Do(func() error { _, err := h.dp.Publish(h.policy, testIfaces); return err }); err != nil {
 		t.Fatalf("publish: %v", err)
 	}

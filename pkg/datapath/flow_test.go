@@ -15,7 +15,7 @@ func TestFlowReplies(t *testing.T) {
 		{"syn-ack from the service side", "svc0", tcp(web4, alpha4, 443, 43001, packets.SYN|packets.ACK), xdpPass, ""},
 		{"ack from the organisation", "org0", tcp(alpha4, web4, 43001, 443, packets.ACK), xdpPass, ""},
 		{"reply coming in where the flow started", "org0", tcp(web4, alpha4, 443, 43001, packets.ACK), xdpDrop, "spoofed_source"},
-		{"originator packet from another ingress", "org1", tcp(alpha4, web4, 43001, 443, packets.ACK), xdpDrop, "no_flow"},
+		{"originator packet from another ingress", "org1", tcp(alpha4, web4, 43001, 443, packets.ACK), xdpDrop, "flow_ingress"},
 		{"reply spoofed from another organisation's ingress", "org1", tcp(web4, alpha4, 443, 43001, packets.ACK), xdpDrop, "spoofed_source"},
 		{"same service, other port: unsolicited", "svc0", tcp(web4, alpha4, 443, 43002, packets.ACK), xdpDrop, "no_flow"},
 		{"rst from the service", "svc0", tcp(web4, alpha4, 443, 43001, packets.RST), xdpPass, ""},

@@ -1,10 +1,13 @@
 package datapath
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -18,12 +21,48 @@ import (
 type harness struct {
 	t       testing.TB
 	ns      *lab.NS
+	lab     *lab.Lab
+	peer    *lab.NS // the far ends of the harness's veths
 	dp      *Datapath
 	ifindex map[string]int
 	policy  *policy.Compiled
 }
 
 var testIfaces = []string{"org0", "org1", "svc0"}
+
+// gatewayAddrs are the harness gateway's own addresses, on transit
+// networks no test sends from. The service side's connected routes cover
+// every destination the tests use; publish routes each organisation's
+// registered prefixes to its interface (VLANs on the parent, as the lab
+// emulates them), as a real gateway's routing table does. The
+// reverse-path check and link control ask these routes.
+var gatewayAddrs = map[string][]string{
+	"org0": {"198.18.254.1/30", "2001:db8:fe00::1/64"},
+	"org1": {"198.18.254.5/30", "2001:db8:fe01::1/64"},
+	"svc0": {"198.19.0.1/16", "2001:db8:10::1/44", "2001:db8:20::1/48"},
+}
+
+// routeSources points a route at each registered source prefix's
+// interface, replacing what an earlier publish routed.
+func (h *harness) routeSources(c *policy.Compiled) {
+	h.t.Helper()
+	var b strings.Builder
+	for _, in := range c.Ingresses {
+		for _, s := range in.Sources {
+			fmt.Fprintf(&b, "route replace %s dev %s\n", s.Prefix, in.Interface)
+		}
+	}
+	if b.Len() == 0 {
+		return
+	}
+	f := filepath.Join(h.t.TempDir(), "routes")
+	if err := os.WriteFile(f, []byte(b.String()), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	if out, err := h.ns.Exec(context.Background(), "ip", "-batch", f); err != nil {
+		h.t.Fatalf("route sources: %v: %s", err, out)
+	}
+}
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
@@ -36,17 +75,26 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, ns: ns, ifindex: map[string]int{}}
-	for i, name := range testIfaces {
+	h := &harness{t: t, ns: ns, lab: l, peer: peer, ifindex: map[string]int{}}
+	for _, kv := range [][2]string{{"net.ipv4.ip_forward", "1"}, {"net.ipv6.conf.all.forwarding", "1"}} {
+		if err := ns.Sysctl(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range testIfaces {
 		if err := l.Veth(ns, name, peer, "p"+name); err != nil {
 			t.Fatal(err)
+		}
+		for _, cidr := range gatewayAddrs[name] {
+			if err := ns.Addr(name, cidr); err != nil {
+				t.Fatal(err)
+			}
 		}
 		idx, err := ns.Ifindex(name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		h.ifindex[name] = idx
-		_ = i
 	}
 	pin := testPinPath(t)
 	t.Cleanup(func() { os.RemoveAll(pin) }) // also when the load fails half way
@@ -75,6 +123,7 @@ func (h *harness) publish(dir string) PublishResult {
 		h.t.Fatalf("load %s: %v", dir, err)
 	}
 	h.policy = policy.Compile(p)
+	h.routeSources(h.policy)
 	var res PublishResult
 	err = h.ns.Do(func() error {
 		var err error

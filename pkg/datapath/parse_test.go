@@ -8,9 +8,10 @@ import (
 	"github.com/palisade-psn/palisade/internal/packets"
 )
 
-// mld is an MLDv2 report (ICMPv6 type 143) from src to ff02::16.
+// mld is an MLDv2 report (ICMPv6 type 143) from src to ff02::16, with
+// the hop limit of 1 MLD is sent with.
 func mld(src netip.Addr) packets.Spec {
-	return packets.Spec{Src: src, Dst: netip.MustParseAddr("ff02::16"), Proto: layers.IPProtocolICMPv6, ICMPType: 143}
+	return packets.Spec{Src: src, Dst: netip.MustParseAddr("ff02::16"), Proto: layers.IPProtocolICMPv6, ICMPType: 143, TTL: 1}
 }
 
 func withExt(s packets.Spec, ext ...packets.Ext) packets.Spec {
@@ -64,7 +65,7 @@ func TestParsePaths(t *testing.T) {
 		{"ipv4 later fragment follows its first", "org0", withFrag(syn4(41013), 82, 185, false), xdpPass, ""},
 		{"ipv6 mld report from link-local is link control", "org0", mld(netip.MustParseAddr("fe80::1")), xdpPass, ""},
 		{"ipv6 mld report during dad is link control", "org0", mld(netip.IPv6Unspecified()), xdpPass, ""},
-		{"ipv6 mld-typed packet from a routable source is not", "org0", mld(alpha6), xdpDrop, "no_flow"},
+		{"ipv6 mld-typed packet from a routable source is not", "org0", mld(alpha6), xdpDrop, "link_control"},
 	}
 	runCases(t, h, cases)
 }

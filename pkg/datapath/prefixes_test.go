@@ -22,6 +22,7 @@ func TestRandomPrefixesAgreeWithPolicy(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		p, near := randomPrefixPolicy(rng)
 		h.policy = policy.Compile(p)
+		h.routeSources(h.policy)
 		if err := h.ns.Do(func() error { _, err := h.dp.Publish(h.policy, testIfaces); return err }); err != nil {
 			t.Fatalf("seed %d: publish: %v", seed, err)
 		}

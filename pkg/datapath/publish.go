@@ -70,6 +70,13 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 	if err := dp.markOrgFacing(t.orgIfs, nil); err != nil {
 		return PublishResult{}, err
 	}
+	vlans, err := HostVLANs() // read at every publish: VLANs come and go with the host's config
+	if err == nil {
+		err = dp.SetVLANDevices(vlans)
+	}
+	if err != nil {
+		return PublishResult{}, err
+	}
 	cfg.ActiveGen, cfg.PolicyLoaded = gen, 1
 	if err := dp.objs.Config.Put(uint32(0), &cfg); err != nil {
 		return PublishResult{}, fmt.Errorf("activate generation %d: %w", gen, err)

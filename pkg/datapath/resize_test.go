@@ -35,6 +35,7 @@ func TestTablesGrowWithThePolicy(t *testing.T) {
 
 	big := syntheticPolicy(40, 150, 3) // 6,000 destinations a generation
 	h.policy = policy.Compile(big)
+	h.routeSources(h.policy)
 	if err := h.ns.Do(func() error { _, err := h.dp.Publish(h.policy, testIfaces); return err }); err != nil {
 		t.Fatalf("publish the larger policy: %v", err)
 	}

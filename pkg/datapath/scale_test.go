@@ -65,6 +65,7 @@ func TestScale100kRules(t *testing.T) {
 	h.policy = policy.Compile(p)
 	compiled := time.Since(start)
 	var res PublishResult
+	h.routeSources(h.policy)
 	err := h.ns.Do(func() (err error) {
 		res, err = h.dp.Publish(h.policy, testIfaces)
 		return err
