@@ -88,6 +88,7 @@ func (dp *Datapath) load(opts Options) error {
 	if opts.FlowTableSize > 0 {
 		spec.Maps["flows"].MaxEntries = opts.FlowTableSize
 	}
+	stale := staleState(spec, dp.pinPath)
 	if err := setBlockSlots(spec); err != nil {
 		return err
 	}
@@ -103,6 +104,10 @@ func (dp *Datapath) load(opts Options) error {
 	}
 	if err != nil {
 		return fmt.Errorf("load boundary program: %w", err)
+	}
+	if err := dp.migrateState(stale); err != nil {
+		dp.objs.Close()
+		return err
 	}
 	caps := dp.capacities()
 	dp.slots, err = openSlots(dp.pinPath, caps.orgs+caps.ruleSlots)
