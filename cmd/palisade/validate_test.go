@@ -22,8 +22,15 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 
 func TestValidateExamplePolicy(t *testing.T) {
 	out, err := runCLI(t, "validate", "../../rules")
-	if err != nil || !strings.HasPrefix(out, "ok: 5 organisations") {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if err != nil || len(lines) != 3 || !strings.HasPrefix(lines[2], "ok: 5 organisations") {
 		t.Fatalf("validate rules/: err %v, output:\n%s", err, out)
+	}
+	// surrey-cc and mole-valley-dc share org0 untagged: a warning, not an error.
+	for i, at := range []string{"mole-valley-dc.yaml:10:5", "surrey-cc.yaml:9:5"} {
+		if !strings.HasPrefix(lines[i], "warning: ") || !strings.Contains(lines[i], at+": ingress org0 is shared with organisation") {
+			t.Errorf("line %d = %q, want the shared ingress warning at %s", i+1, lines[i], at)
+		}
 	}
 }
 

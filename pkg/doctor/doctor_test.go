@@ -27,9 +27,11 @@ func TestChecks(t *testing.T) {
 		opts   func(*Options)
 		want   map[string]want
 	}{
+		// The example rules put two organisations on org0 untagged, which
+		// validate warns of.
 		{name: "healthy gateway", want: map[string]want{
 			"privileges": {OK, ""}, "kernel": {OK, "6.1.0"}, "bpf features": {OK, ""},
-			"bpffs": {OK, "/sys/fs/bpf"}, "config": {OK, ""}, "rules": {OK, "5 organisations"},
+			"bpffs": {OK, "/sys/fs/bpf"}, "config": {OK, ""}, "rules": {Warn, "5 organisations, 2 warning(s)"},
 			"xdp@org0": {OK, "native XDP supported"}, "rx vlan@org1": {OK, ""},
 			"driver@org1": {OK, "ice"}, "pinned state": {OK, "nothing pinned"},
 		}},

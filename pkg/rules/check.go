@@ -1,24 +1,20 @@
 package rules
 
-import (
-	"cmp"
-	"maps"
-	"slices"
-	"strings"
-)
+import "slices"
 
 // finish runs the checks that need every file, and builds the Policy.
 func (l *loader) finish() (*Policy, error) {
 	l.resolveServices()
 	until := l.expandAgreements(l.now)
 	l.checkRemediation()
-	l.checkIngressOverlap()
+	l.checkPrefixOverlap()
 	l.checkInspectable()
 	if len(l.f.errs) > 0 {
 		return nil, ErrorList(sorted(l.f.errs))
 	}
 	l.warnShadowed()
 	l.warnOwnPrefixes()
+	l.warnSharedIngress()
 	p := &Policy{
 		Dir:      l.dir,
 		Services: map[string]*Service{},
@@ -88,47 +84,4 @@ func (l *loader) checkInspectable() {
 			}
 		}
 	}
-}
-
-// checkIngressOverlap refuses two organisations on one ingress whose
-// prefixes overlap: a packet's organisation is found from its ingress and
-// source address, so an overlap would make the answer depend on map order.
-// The later organisation, in file order, is the one reported.
-func (l *loader) checkIngressOverlap() {
-	type claim struct {
-		src *orgSource
-		i   int // index into src.org.Prefixes
-	}
-	claims := map[ingressKey][]claim{}
-	for _, src := range l.orgs {
-		reported := map[[2]claim]bool{} // a pair is named once, however many ingresses it shares
-		for _, k := range ingressKeys(src.org) {
-			for i, p := range src.org.Prefixes {
-				for _, c := range claims[k] {
-					q, pair := c.src.org.Prefixes[c.i], [2]claim{{src, i}, c}
-					if !p.Overlaps(q) || reported[pair] {
-						continue
-					}
-					reported[pair] = true
-					l.f.errorf(src.prefixes[i], "prefix %s overlaps %s of organisation %q (%s) on ingress %s",
-						p, q, c.src.org.ID, c.src.prefixes[c.i], k)
-				}
-			}
-		}
-		for _, k := range ingressKeys(src.org) {
-			for i := range src.org.Prefixes {
-				claims[k] = append(claims[k], claim{src, i})
-			}
-		}
-	}
-}
-
-func ingressKeys(o *Organisation) []ingressKey {
-	set := map[ingressKey]bool{}
-	for _, in := range o.Ingress {
-		set[ingressKey{in.Interface, in.VLAN}] = true
-	}
-	return slices.SortedFunc(maps.Keys(set), func(a, b ingressKey) int {
-		return cmp.Or(strings.Compare(a.ifname, b.ifname), cmp.Compare(a.vlan, b.vlan))
-	})
 }

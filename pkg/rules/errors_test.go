@@ -21,7 +21,7 @@ ingress: [{interface: org0}]
 prefixes: [198.18.1.0/24]
 contact: noc@a.example
 `},
-			want: []string{`org.yaml:5:1: unknown field "contact" in organisation; allowed: organisation, name, state, certificate, ingress, prefixes, allow, agreements`},
+			want: []string{`org.yaml:5:1: unknown field "contact" in organisation; allowed: organisation, name, state, certificate, ingress, prefixes, prefixes_shared_with, allow, agreements`},
 		},
 		{
 			name: "misspelt rule field",
@@ -307,10 +307,8 @@ allow:
 			files: map[string]string{
 				"a.yaml": "organisation: a\nname: A\ningress: [{interface: org0}]\nprefixes: [198.18.0.0/16]\n",
 				"b.yaml": "organisation: b\nname: B\ningress: [{interface: org0}]\nprefixes: [198.18.2.0/24, 2001:db8:2::/48]\n",
-				// Same prefix on another VLAN of the same interface: a different ingress.
-				"c.yaml": "organisation: c\nname: C\ningress: [{interface: org0, vlan: 7}]\nprefixes: [198.18.2.0/24]\n",
 			},
-			want: []string{`b.yaml:4:12: prefix 198.18.2.0/24 overlaps 198.18.0.0/16 of organisation "a" (DIR/a.yaml:4:12) on ingress org0`},
+			want: []string{`b.yaml:4:12: prefix 198.18.2.0/24 of organisation "b" overlaps 198.18.0.0/16 of organisation "a" (DIR/a.yaml:4:12) on ingress org0, where only the source address tells them apart`},
 		},
 		{
 			name: "same prefix twice in one organisation",

@@ -15,6 +15,7 @@ func FuzzLoad(f *testing.F) {
 			"allow:\n  - service: web\n  - {id: x, to: [198.19.41.0/24], proto: tcp, ports: [443, \"8000-8080\"], inspect: {tls_sni: [\"*.a.example\"]}}\n",
 		"organisation: a\nname: A\ningress: &i [*i]\nprefixes: &p [*p]\nallow: [{to: *p}]\n",
 		"organisation: a\n<<: {name: A}\nname: A\n",
+		"organisation: a\nname: A\ningress: [{interface: org0}]\nprefixes: [198.19.0.0/16]\nprefixes_shared_with: [a, b, b, [c], ~]\n",
 		"services:\n  s:\n    to: [2001:db8::/32]\n    ports: [icmp, \"1-65535/udp\"]\nremediation: [s, s, x]\n",
 		"organisation: [a]\nname: {a: b}\nstate: 1\ningress: [[], 1, {vlan: 99999999999999999999}]\nprefixes: [1, ::ffff:1.2.3.4/128, 1.2.3.4%eth0/32]\n",
 		"allow:\n  - to: [198.19.40.0/24]\n    ports: [\"65535-1/tcp\", 0x1bb, 1e3, -1, true, null]\norganisation: x\n",

@@ -6,7 +6,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var orgFields = []string{"organisation", "name", "state", "certificate", "ingress", "prefixes", "allow", "agreements"}
+var orgFields = []string{"organisation", "name", "state", "certificate", "ingress", "prefixes", "prefixes_shared_with",
+	"allow", "agreements"}
 
 // orgSource is an organisation with the positions that checks across
 // files point back at; the exported types keep one Pos each.
@@ -15,6 +16,9 @@ type orgSource struct {
 	idPos    Pos   // the id value
 	prefixes []Pos // parallel to org.Prefixes
 	rules    []ruleSource
+	// shares is prefixes_shared_with: the organisations whose
+	// prefixes this one agrees may overlap its own.
+	shares []orgRef
 }
 
 // ingressKey is what identifies an ingress for the datapath.
@@ -60,6 +64,9 @@ func (d *decoder) organisation(top *yaml.Node) *orgSource {
 		if items, ok := d.nonEmptyList(e, "prefixes", "an organisation needs at least one"); ok {
 			o.Prefixes, src.prefixes = d.prefixList(items)
 		}
+	}
+	if e, ok := f["prefixes_shared_with"]; ok {
+		src.shares = d.orgRefs(e.val, "prefixes_shared_with")
 	}
 	if e, ok := f["allow"]; ok {
 		o.Allow, src.rules = d.allow(e)

@@ -1,6 +1,11 @@
 package rules
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
 
 // warnShadowed reports a rule that an earlier rule of the same organisation
 // already allows in full: it can never be the rule that decides, so its
@@ -83,4 +88,55 @@ func (l *loader) warnOwnPrefixes() {
 			}
 		}
 	}
+}
+
+// warnSharedIngress reports organisations sharing an ingress (one interface
+// and one VLAN, or both untagged), at each one's ingress entry. There the
+// datapath tells them apart by source address alone, which a host chooses:
+// a host of one can send from another's registered prefixes and pass as
+// it. Only a VLAN each separates them on the wire.
+func (l *loader) warnSharedIngress() {
+	on := map[ingressKey][]sharer{}
+	for _, src := range l.orgs {
+		for _, in := range src.org.Ingress {
+			k := ingressKey{in.Interface, in.VLAN}
+			on[k] = append(on[k], sharer{src.org.ID, in.Pos})
+		}
+	}
+	for k, sharers := range on {
+		if len(sharers) < 2 {
+			continue
+		}
+		for i, s := range sharers {
+			l.f.warnf(s.at, "ingress %s is shared with %s: identity on it rests on source addresses alone, "+
+				"so a host of one organisation can send from another's registered prefixes; a VLAN each would isolate them",
+				k, othersThan(sharers, i))
+		}
+	}
+}
+
+// sharer is an organisation on an ingress, and where it says so.
+type sharer struct {
+	id string
+	at Pos
+}
+
+// othersThan names the sharers other than sharers[self], the first three
+// by id and the rest by count: an ingress may carry hundreds.
+func othersThan(sharers []sharer, self int) string {
+	const named = 3
+	var ids []string
+	for i, o := range sharers {
+		if i != self && len(ids) < named {
+			ids = append(ids, strconv.Quote(o.id))
+		}
+	}
+	if len(sharers) == 2 {
+		return "organisation " + ids[0]
+	}
+	s := "organisations " + strings.Join(ids, ", ")
+	if more := len(sharers) - 1 - len(ids); more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
 }
