@@ -1,7 +1,9 @@
 package datapath
 
 import (
+	"context"
 	"math"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -78,4 +80,17 @@ func BenchmarkRefusedFlowLogFlood(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchFrame(b, h, "org0", packets.Build(tcp(alpha4, web4, 46002, 22, packets.SYN)))
+}
+
+// BenchmarkReversePathRefused is a first packet the policy allows whose
+// source is routed to another interface: the decision of an allowed new
+// flow plus its route lookup, then a drop. Against BenchmarkRefused (the
+// decision alone) it prices the reverse-path check every new flow pays.
+func BenchmarkReversePathRefused(b *testing.B) {
+	h := newHarness(b)
+	h.publish("testdata/policy")
+	if out, err := h.ns.Exec(context.Background(), "ip", "route", "add", "198.18.1.128/25", "dev", "org1"); err != nil {
+		b.Fatalf("%v: %s", err, out)
+	}
+	benchFrame(b, h, "org0", packets.Build(tcp(netip.MustParseAddr("198.18.1.200"), web4, 46003, 443, packets.SYN)))
 }
