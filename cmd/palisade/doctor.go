@@ -23,7 +23,9 @@ func doctorCmd(g *globals) *cobra.Command {
 		Long: `Checks the kernel and its BPF support, bpffs, BTF, the BPF JIT, memlock, iptables,
 the config and its rules, and for each configured interface (and each --interface):
 that it exists, its driver, native XDP support, XDP programs of others already
-attached (a conflict), and receive VLAN offload.
+attached (a conflict), and receive VLAN offload. Then that the route to the first
+address of each organisation's prefixes leads back through its ingress (or, for a
+VLAN ingress, its VLAN device): the boundary drops other flows as reverse_path.
 
 Native XDP support is learnt by attaching a program that passes every packet, in
 driver mode, to an interface that has no XDP program, and removing it at once. Some

@@ -2,7 +2,8 @@
 // boundary operator what a host lacks before palisaded runs there (kernel
 // and BPF features, bpffs, BTF, memlock, the configuration and its rules,
 // and for each interface its driver, native XDP support, programs of others
-// already attached and receive VLAN offload). Every check reads the host
+// already attached and receive VLAN offload), and that every organisation's
+// prefixes are routed back through its ingress. Every check reads the host
 // through the Host interface, so tests feed it any machine they like.
 package doctor
 
@@ -53,7 +54,8 @@ type Options struct {
 }
 
 // Run runs every check and reports them in a fixed order: the host, then
-// the configuration, then each interface.
+// the configuration, then each interface, then the routes back to the
+// organisations.
 func Run(h Host, o Options) *Report {
 	r := &Report{}
 	add := func(rs ...Result) { r.Results = append(r.Results, rs...) }
@@ -67,6 +69,7 @@ func Run(h Host, o Options) *Report {
 	for _, ifname := range t.interfaces {
 		add(checkInterface(h, t, ifname)...)
 	}
+	add(checkRoutesBack(h, t)...)
 	add(checkPinned(h, t))
 	r.OK = r.Counts()[Fail] == 0
 	return r

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/palisade-psn/palisade/pkg/datapath"
 	"golang.org/x/sys/unix"
 )
 
@@ -100,6 +102,26 @@ func TestChecks(t *testing.T) {
 			want: map[string]want{"xdp@org0": {Warn, "not probed (--no-xdp-probe)"}}},
 		{name: "stray pinned interface", host: func(h *fakeHost) { h.pinned = []string{"org0", "old9"} },
 			want: map[string]want{"pinned state": {Warn, "palisade detach old9"}}},
+		{name: "routes back to every ingress", want: map[string]want{
+			"route back": {OK, "all 10 registered prefixes of 5 organisations are routed back through their ingress (route to each prefix's first address)"},
+		}},
+		{name: "prefix routed elsewhere", host: func(h *fakeHost) { h.routes["198.18.3.0"] = RouteDev{Ifindex: 9, Name: "svc0"} },
+			want: map[string]want{"route back@surrey-police": {Warn,
+				"surrey-police: 198.18.3.0/24 (route to its first address 198.18.3.0) is routed through svc0, not back through its ingress org1: palisaded drops its new flows as reverse_path"}}},
+		{name: "prefix without a route", host: func(h *fakeHost) { delete(h.routes, "2001:db8:1::") },
+			want: map[string]want{"route back@surrey-cc": {Warn, "2001:db8:1::/48 (route to its first address 2001:db8:1::) has no route, not back through its ingress org0"}}},
+		{name: "VLAN prefix routed through its VLAN device", host: func(h *fakeHost) {
+			h.vlans = []datapath.VLANDev{{Ifindex: 20, Parent: 4, VLAN: 300}}
+			h.routes["198.18.4.0"] = RouteDev{Ifindex: 20, Name: "org1.300"}
+		}, want: map[string]want{"route back": {OK, "all 10"}}},
+		{name: "VLAN prefix routed through another VLAN's device", host: func(h *fakeHost) {
+			h.vlans = []datapath.VLANDev{{Ifindex: 20, Parent: 4, VLAN: 300}, {Ifindex: 21, Parent: 4, VLAN: 200}}
+			h.routes["198.18.4.0"] = RouteDev{Ifindex: 21, Name: "org1.200"} // nhs-trust is VLAN 300
+			h.routes["198.18.3.0"] = RouteDev{Ifindex: 20, Name: "org1.300"} // surrey-police is untagged
+		}, want: map[string]want{
+			"route back@nhs-trust":     {Warn, "is routed through org1.200, not back through its ingress org1 VLAN 300 (org1 itself or its VLAN 300 device)"},
+			"route back@surrey-police": {Warn, "is routed through org1.300"},
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := healthyHost()
@@ -187,4 +209,34 @@ func writeBrokenRulesConfig(t *testing.T) string {
 func TestBrokenRulesDetail(t *testing.T) {
 	r := Run(healthyHost(), Options{ConfigPath: writeBrokenRulesConfig(t)})
 	checkResult(t, r, "rules", want{Fail, "services.yaml:2"})
+	if slices.ContainsFunc(r.Results, func(res Result) bool { return res.Check == routeCheck }) {
+		t.Errorf("routes checked without rules: %+v", r.Results)
+	}
+}
+
+// One warning per prefix: both of an organisation's prefixes are named.
+func TestRouteBackWarnsPerPrefix(t *testing.T) {
+	h := healthyHost()
+	h.routes = map[string]RouteDev{}
+	r := Run(h, Options{ConfigPath: writeConfig(t, "")})
+	var warned []string
+	for _, res := range r.Results {
+		if res.Check == routeCheck && res.Status == Warn {
+			warned = append(warned, res.Detail)
+		}
+	}
+	if len(warned) != 10 || !strings.Contains(warned[0], "elmbridge-bc: 198.18.5.0/24") || !strings.Contains(warned[1], "elmbridge-bc: 2001:db8:5::/48") {
+		t.Fatalf("warnings %q; want 10, one per prefix", warned)
+	}
+}
+
+func TestParseRoute(t *testing.T) {
+	msg := make([]byte, unix.SizeofRtMsg, unix.SizeofRtMsg+8)
+	msg[7] = unix.RTN_UNICAST
+	oif := []byte{8, 0, unix.RTA_OIF, 0, 0, 0, 0, 0} // len 8, type RTA_OIF, then the index
+	binary.NativeEndian.PutUint32(oif[4:], 7)
+	typ, idx, err := parseRoute(append(msg, oif...))
+	if err != nil || typ != unix.RTN_UNICAST || idx != 7 {
+		t.Fatalf("parseRoute = %d, %d, %v; want unicast through 7", typ, idx, err)
+	}
 }

@@ -3,12 +3,14 @@ package doctor
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/palisade-psn/palisade/pkg/datapath"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,6 +32,8 @@ type fakeHost struct {
 	nativeErr   map[string]error
 	pinned      []string
 	probedIface []string
+	routes      map[string]RouteDev // address -> where it is routed; absent: no route
+	vlans       []datapath.VLANDev
 }
 
 func healthyHost() *fakeHost {
@@ -44,8 +48,23 @@ func healthyHost() *fakeHost {
 		offloads: map[string]map[string]string{
 			"org0": {"rx-vlan-offload": "off"}, "org1": {"rx-vlan-offload": "off"},
 		},
+		routes: exampleRoutes(),
 	}
 }
+
+// exampleRoutes routes the example rules' prefixes as the standard lab
+// does: surrey-cc and mole-valley-dc (1, 2) to org0, the police link and
+// its VLANs (3, 4, 5) to org1.
+func exampleRoutes() map[string]RouteDev {
+	r := map[string]RouteDev{}
+	for n, dev := range map[int]RouteDev{1: org0, 2: org0, 3: org1, 4: org1, 5: org1} {
+		r[fmt.Sprintf("198.18.%d.0", n)] = dev
+		r[fmt.Sprintf("2001:db8:%d::", n)] = dev
+	}
+	return r
+}
+
+var org0, org1 = RouteDev{Ifindex: 3, Name: "org0"}, RouteDev{Ifindex: 4, Name: "org1"}
 
 func (f *fakeHost) Privileged() bool               { return f.priv }
 func (f *fakeHost) KernelRelease() (string, error) { return f.release, nil }
@@ -105,6 +124,13 @@ func (f *fakeHost) ProbeNativeXDP(ifname string) error {
 	return f.nativeErr[ifname]
 }
 func (f *fakeHost) PinnedLinks(string) ([]string, error) { return f.pinned, nil }
+func (f *fakeHost) RouteDev(a netip.Addr) (RouteDev, error) {
+	if r, found := f.routes[a.String()]; found {
+		return r, nil
+	}
+	return RouteDev{}, fmt.Errorf("%s: %w", a, ErrNoRoute)
+}
+func (f *fakeHost) VLANDevices() ([]datapath.VLANDev, error) { return f.vlans, nil }
 
 // writeConfig writes a palisaded config over the repository's example
 // rules (org0 untagged, org1 with VLANs 200 and 300) and returns its path.

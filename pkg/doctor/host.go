@@ -1,8 +1,11 @@
 package doctor
 
 import (
+	"net/netip"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/palisade-psn/palisade/pkg/datapath"
 )
 
 // Host is what the checks read from the machine. System is the real one;
@@ -39,6 +42,12 @@ type Host interface {
 	ProbeNativeXDP(ifname string) error
 	// PinnedLinks lists the interfaces with a link pinned under pinPath.
 	PinnedLinks(pinPath string) ([]string, error)
+
+	// RouteDev is where the routing table sends a packet to addr, as
+	// `ip route get` says; ErrNoRoute wrapped if nowhere.
+	RouteDev(addr netip.Addr) (RouteDev, error)
+	// VLANDevices are the host's VLAN devices (/proc/net/vlan/config).
+	VLANDevices() ([]datapath.VLANDev, error)
 }
 
 // Link is an interface as the kernel reports it.

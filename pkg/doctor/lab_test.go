@@ -65,6 +65,57 @@ func TestDoctorInLab(t *testing.T) {
 	}
 }
 
+// TestDoctorRoutesInLab runs doctor on the standard lab's gateway, which
+// routes each organisation's prefixes to its link (the VLANs' to the
+// police link itself), then misroutes one prefix and takes the route to
+// another away.
+func TestDoctorRoutesInLab(t *testing.T) {
+	l := lab.NewT(t) // skips unless root
+	bin, err := agenttest.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := lab.NewGateway(l, lab.StandardSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	routeResults := func() []doctor.Result {
+		var rs []doctor.Result
+		for _, res := range runDoctor(t, gw.GW, bin.Palisade, gw.GWIfs...).Results {
+			if res.Check == "route back" {
+				rs = append(rs, res)
+			}
+		}
+		return rs
+	}
+	rs := routeResults()
+	if len(rs) != 1 || rs[0].Status != doctor.OK || !strings.Contains(rs[0].Detail, "all 10 registered prefixes of 5 organisations") {
+		t.Fatalf("standard lab: route back = %+v; want one OK", rs)
+	}
+
+	for _, args := range [][]string{
+		{"ip", "route", "add", "198.18.3.0/25", "dev", "svc0"},
+		{"ip", "addr", "del", "198.18.5.1/24", "dev", "org1"},
+	} {
+		if out, err := gw.GW.Exec(context.Background(), args[0], args[1:]...); err != nil {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+	}
+	rs = routeResults()
+	want := map[string]string{
+		"surrey-police": "198.18.3.0/24 (route to its first address 198.18.3.0) is routed through svc0, not back through its ingress org1",
+		"elmbridge-bc":  "198.18.5.0/24 (route to its first address 198.18.5.0) has no route, not back through its ingress org1 VLAN 200",
+	}
+	if len(rs) != len(want) {
+		t.Fatalf("misrouted lab: route back = %+v; want %d warnings", rs, len(want))
+	}
+	for _, res := range rs {
+		if res.Status != doctor.Warn || !strings.Contains(res.Detail, want[res.Subject]) {
+			t.Errorf("%s: %s %q; want warn containing %q", res.Subject, res.Status, res.Detail, want[res.Subject])
+		}
+	}
+}
+
 // attachForeign puts a pass-all XDP program named lab_foreign on ifname,
 // held by this test until it ends.
 func attachForeign(t *testing.T, ns *lab.NS, ifname string) int {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,6 +144,10 @@ func (System) Offloads(ifname string) (map[string]string, error) {
 func (System) ProbeNativeXDP(ifname string) error { return probeNativeXDP(ifname) }
 
 func (System) PinnedLinks(pinPath string) ([]string, error) { return datapath.PinnedLinks(pinPath) }
+
+func (System) RouteDev(addr netip.Addr) (RouteDev, error) { return routeDev(addr) }
+
+func (System) VLANDevices() ([]datapath.VLANDev, error) { return datapath.HostVLANs() }
 
 // parseIPLink reads the ifindex, state and XDP attachment from
 // `ip -j -d link show`.

@@ -20,6 +20,7 @@ type target struct {
 	pinPath    string
 	vlanIfaces map[string]bool // interfaces some rule's ingress names with a VLAN
 	probe      bool            // may attach the pass-all probe program
+	policy     *rules.Policy   // the rules, nil if none loaded
 	results    []Result        // the config and rules checks
 }
 
@@ -51,13 +52,14 @@ func loadTarget(h Host, o Options) *target {
 	return t
 }
 
-// loadRules validates the rules and notes the interfaces with VLAN
-// ingresses, for the VLAN offload check.
+// loadRules validates the rules and keeps them, for the route check, and
+// notes the interfaces with VLAN ingresses, for the VLAN offload check.
 func (t *target) loadRules(dir string) Result {
 	p, err := rules.Load(dir)
 	if err != nil {
 		return fail("rules", "%s refused: %s", dir, firstLines(err.Error(), 4))
 	}
+	t.policy = p
 	for _, org := range p.Orgs {
 		for _, in := range org.Ingress {
 			if in.VLAN != 0 {
