@@ -128,14 +128,21 @@ func (n *NS) Sysctl(key, value string) error {
 
 // Ifindex returns the index of ifname inside the namespace.
 func (n *NS) Ifindex(ifname string) (int, error) {
-	var idx int
-	err := n.Do(func() error {
-		ifi, err := net.InterfaceByName(ifname)
-		if err != nil {
+	ifi, err := n.iface(ifname)
+	if err != nil {
+		return 0, err
+	}
+	return ifi.Index, nil
+}
+
+// iface looks ifname up inside the namespace.
+func (n *NS) iface(ifname string) (*net.Interface, error) {
+	var ifi *net.Interface
+	err := n.Do(func() (err error) {
+		if ifi, err = net.InterfaceByName(ifname); err != nil {
 			return fmt.Errorf("interface %s in %s: %w", ifname, n.Name, err)
 		}
-		idx = ifi.Index
 		return nil
 	})
-	return idx, err
+	return ifi, err
 }

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -30,7 +31,13 @@ func (n *NS) Ping(dst string, timeout time.Duration) error {
 // non-local src is allowed, for spoofing tests). It uses a raw socket
 // rather than ping(8) so the reply is matched by id and sequence exactly.
 func (n *NS) PingFrom(src, dst string, timeout time.Duration) error {
-	what := fmt.Sprintf("ping %s -> %s in %s", srcName(src), dst, n.Name)
+	return n.PingData(src, dst, []byte("palisade-lab ping"), timeout)
+}
+
+// PingData is PingFrom carrying data, which the reply must carry back
+// whole: data longer than the path's MTU tests fragments both ways.
+func (n *NS) PingData(src, dst string, data []byte, timeout time.Duration) error {
+	what := fmt.Sprintf("ping %s -> %s (%d bytes) in %s", srcName(src), dst, len(data), n.Name)
 	to, err := netip.ParseAddr(dst)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
@@ -48,7 +55,7 @@ func (n *NS) PingFrom(src, dst string, timeout time.Duration) error {
 	echo := &icmp.Echo{
 		ID:   int(binary.BigEndian.Uint16(idSeq[0:])),
 		Seq:  int(binary.BigEndian.Uint16(idSeq[2:])),
-		Data: []byte("palisade-lab ping"),
+		Data: data,
 	}
 	req := icmp.Message{Type: ipv4.ICMPTypeEcho, Body: echo}
 	if to.Is6() {
@@ -112,7 +119,7 @@ func awaitEchoReply(c net.PacketConn, peer netip.Addr, want *icmp.Echo, timeout 
 	if peer.Is6() {
 		proto = protoICMPv6
 	}
-	buf := make([]byte, 1500)
+	buf := make([]byte, len(want.Data)+1500)
 	for range 64 {
 		k, from, err := c.ReadFrom(buf)
 		if err != nil {
@@ -127,7 +134,7 @@ func awaitEchoReply(c net.PacketConn, peer netip.Addr, want *icmp.Echo, timeout 
 		}
 		got, ok := m.Body.(*icmp.Echo)
 		if ok && (m.Type == ipv4.ICMPTypeEchoReply || m.Type == ipv6.ICMPTypeEchoReply) &&
-			got.ID == want.ID && got.Seq == want.Seq {
+			got.ID == want.ID && got.Seq == want.Seq && bytes.Equal(got.Data, want.Data) {
 			return nil
 		}
 	}
