@@ -14,20 +14,23 @@ import (
 )
 
 type BaselinePalFlow struct {
-	_             structs.HostLayout
-	CreatedNs     uint64
-	LastSeenNs    uint64
-	Packets       [2]uint64
-	Bytes         [2]uint64
-	OrgSlot       uint32
-	RuleSlot      uint32
-	OrigIfindex   uint32
-	OrigVlan      uint16
-	OrigInnerVlan uint16
-	Verdict       uint8
-	Flags         uint8
-	Pad           uint16
-	Gen           uint32
+	_              structs.HostLayout
+	CreatedNs      uint64
+	LastSeenNs     uint64
+	Packets        [2]uint64
+	Bytes          [2]uint64
+	OrgSlot        uint32
+	RuleSlot       uint32
+	OrigIfindex    uint32
+	OrigVlan       uint16
+	OrigInnerVlan  uint16
+	Verdict        uint8
+	Flags          uint8
+	Pad            uint16
+	Gen            uint32
+	ReplyIfindex   uint32
+	ReplyVlan      uint16
+	ReplyInnerVlan uint16
 }
 
 type BaselinePalFlowKey struct {
