@@ -32,6 +32,11 @@ func decode(frame []byte) (*fields, bool) {
 	default:
 		return nil, false
 	}
+	if !f.src.IsValid() || !f.dst.IsValid() {
+		// gopacket keeps a network layer it could not read (a frame cut
+		// inside the IP header): there are no addresses to filter on.
+		return nil, false
+	}
 	switch l4 := pkt.TransportLayer().(type) {
 	case *layers.TCP:
 		f.proto, f.ports, f.sport, f.dport = 6, true, uint16(l4.SrcPort), uint16(l4.DstPort)

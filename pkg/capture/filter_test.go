@@ -51,3 +51,21 @@ func TestFilterErrors(t *testing.T) {
 		}
 	}
 }
+
+// A frame cut inside its IP header has no addresses: no filter selects it,
+// not even a negated one (FuzzDecode found "not host" selecting it).
+func TestFilterTruncatedHeader(t *testing.T) {
+	a := netip.MustParseAddr
+	syn := packets.Build(packets.Spec{Src: a("198.18.1.10"), Dst: a("198.19.10.10"), Proto: layers.IPProtocolTCP, SPort: 40000, DPort: 443, Flags: packets.SYN})
+	for _, cut := range []int{15, 14 + 19, 14 + 16} {
+		for _, expr := range []string{"not host 198.19.10.10", "not ip6", "not tcp"} {
+			f, err := ParseFilter(expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Match(syn[:cut]) {
+				t.Errorf("%q selects a frame cut at %d bytes", expr, cut)
+			}
+		}
+	}
+}
