@@ -8,13 +8,16 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -65,16 +68,7 @@ func Open(path string) (*Log, error) {
 func (l *Log) Append(r Record) (Record, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r.Seq, r.Prev, r.Hash = l.seq+1, l.last, ""
-	if r.Time.IsZero() {
-		r.Time = time.Now().UTC()
-	}
-	h, err := hashOf(r)
-	if err != nil {
-		return r, err
-	}
-	r.Hash = h
-	line, err := json.Marshal(r)
+	r, line, err := seal(r, l.seq+1, l.last)
 	if err != nil {
 		return r, err
 	}
@@ -91,6 +85,27 @@ func (l *Log) Append(r Record) (Record, error) {
 	}
 	l.seq, l.last = r.Seq, r.Hash
 	return r, nil
+}
+
+// seal makes r record seq of the chain, following the record hashed prev,
+// and encodes it as its line (without the newline).
+func seal(r Record, seq uint64, prev string) (Record, []byte, error) {
+	r.Seq, r.Prev, r.Hash = seq, prev, ""
+	// JSON writes invalid UTF-8 as \ufffd escapes and reads them back as
+	// the character itself, which encodes differently: hash what is read.
+	for _, s := range []*string{&r.User, &r.Action, &r.Subject, &r.Digest, &r.Result} {
+		*s = strings.ToValidUTF8(*s, "\uFFFD")
+	}
+	if r.Time.IsZero() {
+		r.Time = time.Now().UTC()
+	}
+	h, err := hashOf(r)
+	if err != nil {
+		return r, nil, err
+	}
+	r.Hash = h
+	line, err := json.Marshal(r)
+	return r, line, err
 }
 
 // Detail marshals v for Record.Detail.
@@ -120,39 +135,76 @@ func Read(path string) ([]Record, error) {
 	}
 	defer f.Close()
 	var out []Record
-	sc := bufio.NewScanner(f)
+	err = eachRecord(f, path, func(_ []byte, r Record) error {
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// eachRecord calls fn with each line of the log and the record it holds.
+// Lines end at '\n' only: a '\r' before it is part of the line, not
+// silently dropped, so it counts as an edit.
+func eachRecord(rd io.Reader, name string, fn func(line []byte, r Record) error) error {
+	sc := bufio.NewScanner(rd)
 	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	sc.Split(splitLines)
 	for line := 1; sc.Scan(); line++ {
 		var r Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return out, fmt.Errorf("%s:%d: not an audit record: %w", path, line, err)
+			return fmt.Errorf("%s:%d: not an audit record: %w", name, line, err)
 		}
-		out = append(out, r)
+		if err := fn(sc.Bytes(), r); err != nil {
+			return err
+		}
 	}
-	return out, sc.Err()
+	return sc.Err()
+}
+
+func splitLines(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }
 
 // Verify recomputes the chain and returns the number of records, or an
 // error naming the first record that was edited, moved or follows a gap.
 func Verify(path string) (int, error) {
-	recs, err := Read(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
-	prev := ""
-	for i, r := range recs {
+	defer f.Close()
+	return verify(f, path)
+}
+
+// verify checks each line is exactly what Append wrote: the hash covers
+// the record as decoded, and JSON decoding forgives what a reader of the
+// file would not (unknown and repeated keys, case-folded names, spacing),
+// so the line must also be the record's own encoding.
+func verify(rd io.Reader, name string) (int, error) {
+	i, prev := 0, ""
+	err := eachRecord(rd, name, func(line []byte, r Record) error {
 		h, err := hashOf(r)
 		switch {
 		case err != nil:
-			return i, err
+			return err
 		case r.Seq != uint64(i+1):
-			return i, fmt.Errorf("%s:%d: record seq %d, expected %d: a record was removed or moved", path, i+1, r.Seq, i+1)
+			return fmt.Errorf("%s:%d: record seq %d, expected %d: a record was removed or moved", name, i+1, r.Seq, i+1)
 		case r.Prev != prev:
-			return i, fmt.Errorf("%s:%d: record %d does not follow the one before it: a record was removed or moved", path, i+1, r.Seq)
+			return fmt.Errorf("%s:%d: record %d does not follow the one before it: a record was removed or moved", name, i+1, r.Seq)
 		case h != r.Hash:
-			return i, fmt.Errorf("%s:%d: record %d was edited: its hash does not match its contents", path, i+1, r.Seq)
+			return fmt.Errorf("%s:%d: record %d was edited: its hash does not match its contents", name, i+1, r.Seq)
 		}
-		prev = r.Hash
-	}
-	return len(recs), nil
+		if b, err := json.Marshal(r); err != nil || !bytes.Equal(b, line) {
+			return fmt.Errorf("%s:%d: record %d was edited: the line is not as it was written", name, i+1, r.Seq)
+		}
+		i, prev = i+1, r.Hash
+		return nil
+	})
+	return i, err
 }
