@@ -35,7 +35,7 @@ func OpenFile(path string, maxBytes int64, keep int) (*File, error) {
 }
 
 func (fl *File) open() error {
-	f, err := os.OpenFile(fl.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := os.OpenFile(fl.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return fmt.Errorf("open flow log: %w", err)
 	}
@@ -44,8 +44,29 @@ func (fl *File) open() error {
 		f.Close()
 		return fmt.Errorf("stat flow log: %w", err)
 	}
-	fl.f, fl.size = f, st.Size()
+	n, err := endTornLine(f, st.Size())
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("flow log: %w", err)
+	}
+	fl.f, fl.size = f, st.Size()+n
 	return nil
+}
+
+// endTornLine ends a last line left without its newline (by a crash),
+// which would otherwise swallow the first record written after it.
+func endTornLine(f *os.File, size int64) (int64, error) {
+	last := []byte{'\n'}
+	if size > 0 {
+		if _, err := f.ReadAt(last, size-1); err != nil {
+			return 0, err
+		}
+	}
+	if last[0] == '\n' {
+		return 0, nil
+	}
+	n, err := f.Write([]byte{'\n'})
+	return int64(n), err
 }
 
 // Write appends one record as a line.
