@@ -68,14 +68,24 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseConfig(b, path)
+}
+
+// parseConfig decodes and checks the config file's bytes; name is where
+// they came from, for errors.
+func parseConfig(b []byte, name string) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	// A second document would be read by nobody, misspelt keys and all.
+	if err := dec.Decode(new(yaml.Node)); err != io.EOF {
+		return nil, fmt.Errorf("%s: more than one YAML document (a --- line): palisaded reads one", name)
 	}
 	if err := c.check(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return &c, nil
 }
@@ -106,6 +116,9 @@ func (c *Config) check() error {
 	}
 	if c.Inspect.Queues == 0 {
 		c.Inspect.Queues = inspect.DefaultQueues.N
+	}
+	if last := int(c.Inspect.Queue) + 2*int(c.Inspect.Queues) - 1; last > 0xffff {
+		errs = append(errs, fmt.Errorf("inspect: queues %d to %d: NFQUEUE numbers end at 65535", c.Inspect.Queue, last))
 	}
 	if c.Forwarding == nil {
 		t := true

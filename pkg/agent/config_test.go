@@ -29,6 +29,11 @@ func TestLoadConfig(t *testing.T) {
 		{"no interfaces", "rules: r\n", "interfaces: at least one"},
 		{"bad mode", "rules: r\ninterfaces: [org0]\nxdp_mode: turbo\n", `xdp_mode: "turbo"`},
 		{"bad duration", "rules: r\ninterfaces: [org0]\ntimeouts: {udp: soon}\n", "soon"},
+		// Seeds of FuzzParseConfig: a second document was ignored, misspelt keys and all,
+		{"second document", "rules: r\ninterfaces: [org0]\n---\nforwardng: false\n", "more than one YAML document"},
+		// and queue numbers wrapped past 65535 (iptables refused them at start).
+		{"queues past 65535", "rules: r\ninterfaces: [org0]\ninspect: {queue: 65535}\n", "inspect: queues 65535 to 65538"},
+		{"last queue 65535", "rules: r\ninterfaces: [org0]\ninspect: {queue: 65532, queues: 2}\n", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
