@@ -6,8 +6,19 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 APT_PKGS := clang llvm libbpf-dev bpftool iproute2 iptables nftables ipset tcpdump ethtool
 TEST_TIMEOUT ?= 9m
+# Go fuzz targets, one package:FuzzName each (append new ones here). `make
+# fuzz` runs each for FUZZTIME; `make test` for FUZZTIME_BRIEF.
+FUZZ_TARGETS := \
+	pkg/rules:FuzzLoad \
+	pkg/capture:FuzzParseFilter \
+	pkg/capture:FuzzDecode \
+	pkg/audit:FuzzVerify \
+	pkg/flows:FuzzRead \
+	pkg/agent:FuzzParseConfig
+FUZZTIME ?= 60s
+FUZZTIME_BRIEF ?= 3s
 
-.PHONY: all deps build generate check-generated test demo bench package clean
+.PHONY: all deps build generate check-generated test fuzz fuzz-brief demo bench package clean
 
 all: build
 
@@ -37,6 +48,19 @@ check-generated: generate
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) --no-print-directory fuzz-brief
+
+# Each fuzz target in turn; a failing input is written to the package's
+# testdata/fuzz/NAME/ (commit it: it becomes a seed). New inputs are
+# minimised for 10s, not the default 60s that would stall a short run.
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./$${t%%:*}; \
+	done
+
+fuzz-brief:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_BRIEF)
 
 demo: deps build
 	$(GO) run ./internal/demo -bin $(BIN) -rules rules
