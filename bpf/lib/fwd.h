@@ -9,13 +9,7 @@
 #include "maps.h"
 #include "parse.h"
 #include "stats.h"
-
-#ifndef AF_INET
-#define AF_INET 2
-#endif
-#ifndef AF_INET6
-#define AF_INET6 10
-#endif
+#include "route.h" /* AF_INET, AF_INET6 */
 
 static __always_inline void ipv4_decrease_ttl(struct iphdr *ip)
 {

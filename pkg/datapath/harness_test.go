@@ -66,38 +66,23 @@ func (h *harness) routeSources(c *policy.Compiled) {
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	l := lab.NewT(t)
-	ns, err := l.NS("dp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := l.NS("peer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, ns: ns, lab: l, peer: peer, ifindex: map[string]int{}}
+	l, ns, peer, ifindex := labGateway(t, testIfaces)
+	h := &harness{t: t, ns: ns, lab: l, peer: peer, ifindex: ifindex}
 	for _, kv := range [][2]string{{"net.ipv4.ip_forward", "1"}, {"net.ipv6.conf.all.forwarding", "1"}} {
 		if err := ns.Sysctl(kv[0], kv[1]); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, name := range testIfaces {
-		if err := l.Veth(ns, name, peer, "p"+name); err != nil {
-			t.Fatal(err)
-		}
 		for _, cidr := range gatewayAddrs[name] {
 			if err := ns.Addr(name, cidr); err != nil {
 				t.Fatal(err)
 			}
 		}
-		idx, err := ns.Ifindex(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.ifindex[name] = idx
 	}
 	pin := testPinPath(t)
 	t.Cleanup(func() { os.RemoveAll(pin) }) // also when the load fails half way
+	var err error
 	h.dp, err = Open(Options{PinPath: pin, FlowTableSize: 4096})
 	if err != nil {
 		t.Fatalf("open datapath: %+v", err)
@@ -107,6 +92,31 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// labGateway makes a namespace whose veths carry the names ifaces (a
+// gateway's interfaces), their far ends in a peer namespace, and returns
+// their ifindexes.
+func labGateway(t testing.TB, ifaces []string) (l *lab.Lab, ns, peer *lab.NS, ifindex map[string]int) {
+	t.Helper()
+	l = lab.NewT(t)
+	var err error
+	if ns, err = l.NS("dp"); err != nil {
+		t.Fatal(err)
+	}
+	if peer, err = l.NS("peer"); err != nil {
+		t.Fatal(err)
+	}
+	ifindex = map[string]int{}
+	for _, name := range ifaces {
+		if err := l.Veth(ns, name, peer, "p"+name); err != nil {
+			t.Fatal(err)
+		}
+		if ifindex[name], err = ns.Ifindex(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l, ns, peer, ifindex
 }
 
 func testPinPath(t testing.TB) string {

@@ -27,13 +27,7 @@ var stateMigrations = map[string]func(old, cur *ebpf.Map) error{
 func staleState(spec *ebpf.CollectionSpec, pin string) []string {
 	var stale []string
 	for name := range stateMigrations {
-		m, err := ebpf.LoadPinnedMap(filepath.Join(pin, name), nil)
-		if err != nil {
-			continue // not pinned yet: created
-		}
-		err = spec.Maps[name].Compatible(m)
-		m.Close()
-		if err != nil {
+		if pinnedOtherLayout(spec, pin, name) {
 			spec.Maps[name].Pinning = ebpf.PinNone
 			stale = append(stale, name)
 		}

@@ -36,32 +36,18 @@ type seqHarness struct {
 
 func newSeqHarness(t testing.TB) *seqHarness {
 	t.Helper()
-	l := lab.NewT(t)
-	ns, err := l.NS("dp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := l.NS("peer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ns, _, idx := labGateway(t, append(append([]string{}, seqIfaces...), "vl100", "vlq"))
 	h := &seqHarness{t: t, ns: ns}
 	ifindex := map[string]uint32{}
-	for _, name := range append(append([]string{}, seqIfaces...), "vl100", "vlq") {
-		if err := l.Veth(ns, name, peer, "p"+name); err != nil {
-			t.Fatal(err)
-		}
-		idx, err := ns.Ifindex(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ifindex[name] = uint32(idx)
+	for name, i := range idx {
+		ifindex[name] = uint32(i)
 	}
 	if err := h.setupRoutes(); err != nil {
 		t.Fatal(err)
 	}
 	pin := testPinPath(t)
 	t.Cleanup(func() { os.RemoveAll(pin) })
+	var err error
 	h.dp, err = Open(Options{PinPath: pin, FlowTableSize: 1 << 14})
 	if err != nil {
 		t.Fatalf("open datapath: %+v", err)

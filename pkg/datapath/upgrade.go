@@ -26,17 +26,22 @@ var policyMaps = []string{"ingresses", "sources", "orgs", "rulesets", "dests", "
 // build's spec (sized maps already carry the pinned size).
 func stalePolicy(spec *ebpf.CollectionSpec, pin string) bool {
 	for _, name := range policyMaps {
-		m, err := ebpf.LoadPinnedMap(filepath.Join(pin, name), nil)
-		if err != nil {
-			continue // not pinned yet: created
-		}
-		err = spec.Maps[name].Compatible(m)
-		m.Close()
-		if err != nil {
+		if pinnedOtherLayout(spec, pin, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// pinnedOtherLayout says whether the map pinned as name does not match
+// this build's spec of it; a map not pinned yet does (it is created).
+func pinnedOtherLayout(spec *ebpf.CollectionSpec, pin, name string) bool {
+	m, err := ebpf.LoadPinnedMap(filepath.Join(pin, name), nil)
+	if err != nil {
+		return false
+	}
+	defer m.Close()
+	return spec.Maps[name].Compatible(m) != nil
 }
 
 // unpinPolicySpec makes the load create every policy table afresh.
