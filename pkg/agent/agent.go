@@ -89,7 +89,9 @@ func (a *Agent) start() error {
 		}
 		a.log.Info("xdp attached", "iface", ifname, "ifindex", at.Ifindex, "mode", at.Mode, "took_over", at.Replaced)
 	}
-	return nil
+	// Every link runs this build now: state of an earlier layout can be
+	// taken over whole (flows the old program opened until the switch).
+	return a.dp.CarryOver()
 }
 
 // publishAtStart publishes the rules. When they are refused, the policy an

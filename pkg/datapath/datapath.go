@@ -38,8 +38,9 @@ type Datapath struct {
 
 	mu        sync.Mutex // serialises publishes and config writes
 	lastFlip  flipTime
-	published *policy.Compiled // what this process last made active
-	onFlowEnd func(EndedFlow)  // flow-log end records from the sweep
+	published *policy.Compiled     // what this process last made active
+	onFlowEnd func(EndedFlow)      // flow-log end records from the sweep
+	carry     map[string]*ebpf.Map // pinned state maps of an earlier layout, until CarryOver
 }
 
 // Open loads the boundary program. Maps already pinned under the pin path
@@ -121,6 +122,7 @@ func (dp *Datapath) load(opts Options) error {
 // Close releases this process's handles. Pinned objects stay: enforcement
 // goes on without the agent.
 func (dp *Datapath) Close() error {
+	dp.closeCarry()
 	err := errors.Join(dp.objs.Close(), dp.slots.Close())
 	if dp.lock != nil {
 		err = errors.Join(err, dp.lock.Close())

@@ -12,13 +12,18 @@ import (
 // State maps (flows, counters) carry over from the agent before, so an
 // upgrade keeps established connections and counts. When a build changes
 // one's layout it is loaded afresh and the pinned contents are copied in
-// by the map's migration; the old program, still attached, keeps its own
-// until this build attaches. Flows opened in that window are lost, which
-// a client's retransmitted SYN or next datagram mends. A state map with
-// no migration still refuses to load (`palisade clean`).
-var stateMigrations = map[string]func(old, cur *ebpf.Map) error{
+// by the map's migration, twice: at load, and once this build's program
+// has taken every link over (CarryOver), for what the old program, still
+// enforcing until then, added meanwhile; only then is this build's map
+// pinned in the old one's place. A connection whose first packet the old
+// program passed in the last moments before the switch may lose its first
+// reply, which the client's retransmission mends. A state map with no
+// migration still refuses to load (`palisade clean`).
+// A migration copies old into cur: at load (final false) and once the
+// old program no longer runs (final true).
+var stateMigrations = map[string]func(old, cur *ebpf.Map, final bool) error{
 	"flows":      copyGrownValues, // the reply ingress was appended to each flow
-	"drop_stats": copyPerCPUCounters,
+	"drop_stats": addPerCPUCounters,
 	"frags":      nil, // seconds-lived: starts empty
 }
 
@@ -35,23 +40,46 @@ func staleState(spec *ebpf.CollectionSpec, pin string) []string {
 	return stale
 }
 
-// migrateState copies each stale pinned map into this build's and pins
-// this build's in its place.
+// migrateState copies each stale pinned map into this build's and keeps
+// the pinned one open for CarryOver.
 func (dp *Datapath) migrateState(stale []string) error {
 	maps := dp.objs.mapsByName()
+	dp.carry = map[string]*ebpf.Map{}
 	for _, name := range stale {
-		path := filepath.Join(dp.pinPath, name)
-		old, err := ebpf.LoadPinnedMap(path, nil)
+		old, err := ebpf.LoadPinnedMap(filepath.Join(dp.pinPath, name), nil)
 		if err != nil {
+			dp.closeCarry()
 			return fmt.Errorf("open pinned %s: %w", name, err)
 		}
+		dp.carry[name] = old
 		if copyIn := stateMigrations[name]; copyIn != nil {
-			err = copyIn(old, maps[name])
+			if err := copyIn(old, maps[name], false); err != nil {
+				dp.closeCarry()
+				return fmt.Errorf("carry %s over to this build's layout: %w", name, err)
+			}
 		}
-		old.Close()
-		if err != nil {
-			return fmt.Errorf("carry %s over to this build's layout: %w", name, err)
+	}
+	return nil
+}
+
+// CarryOver finishes an upgrade across a state-map layout change, once
+// this build's program runs on every link: it copies what the old program
+// added since the load and pins this build's maps in place of the old
+// ones. Without a layout change it does nothing. Until it runs, the pins
+// are the old build's, so an agent that stops before attaching leaves the
+// running program's state where it was.
+func (dp *Datapath) CarryOver() error {
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	maps := dp.objs.mapsByName()
+	defer dp.closeCarry()
+	for name, old := range dp.carry {
+		if copyIn := stateMigrations[name]; copyIn != nil {
+			if err := copyIn(old, maps[name], true); err != nil {
+				return fmt.Errorf("carry %s over to this build's layout: %w", name, err)
+			}
 		}
+		path := filepath.Join(dp.pinPath, name)
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -62,9 +90,16 @@ func (dp *Datapath) migrateState(stale []string) error {
 	return nil
 }
 
+func (dp *Datapath) closeCarry() {
+	for _, m := range dp.carry {
+		m.Close()
+	}
+	dp.carry = nil
+}
+
 // copyGrownValues copies a hash map whose keys are unchanged and whose
 // values grew at their end: the new bytes start zero.
-func copyGrownValues(old, cur *ebpf.Map) error {
+func copyGrownValues(old, cur *ebpf.Map, _ bool) error {
 	if old.KeySize() != cur.KeySize() || old.ValueSize() > cur.ValueSize() {
 		return fmt.Errorf("key %d -> %d, value %d -> %d bytes: not a grown value",
 			old.KeySize(), cur.KeySize(), old.ValueSize(), cur.ValueSize())
@@ -81,15 +116,26 @@ func copyGrownValues(old, cur *ebpf.Map) error {
 	return it.Err()
 }
 
-// copyPerCPUCounters copies a per-CPU counter array into a longer one.
-func copyPerCPUCounters(old, cur *ebpf.Map) error {
+// addPerCPUCounters adds a per-CPU counter array's final counts into a
+// longer one, which counted only since this build's program took over.
+func addPerCPUCounters(old, cur *ebpf.Map, final bool) error {
+	if !final {
+		return nil // the old program still counts
+	}
 	n := min(old.MaxEntries(), cur.MaxEntries())
 	for i := uint32(0); i < n; i++ {
-		var per []BoundaryPalCounter
-		if err := old.Lookup(i, &per); err != nil {
+		var was, now []BoundaryPalCounter
+		if err := old.Lookup(i, &was); err != nil {
 			return err
 		}
-		if err := cur.Put(i, per); err != nil {
+		if err := cur.Lookup(i, &now); err != nil {
+			return err
+		}
+		for c := range now {
+			now[c].Packets += was[c].Packets
+			now[c].Bytes += was[c].Bytes
+		}
+		if err := cur.Put(i, now); err != nil {
 			return err
 		}
 	}

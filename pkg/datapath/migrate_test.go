@@ -69,10 +69,28 @@ func TestStateCarriesOverALayoutChange(t *testing.T) {
 		t.Fatalf("open over an earlier build's state: %v", err)
 	}
 	h.publish("testdata/policy")
+	for name, want := range map[string]uint32{"flows": oldFlow, "frags": 24} {
+		m, err := ebpf.LoadPinnedMap(filepath.Join(pin, name), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.ValueSize() != want {
+			t.Errorf("before CarryOver, pinned %s values are %d bytes, want the earlier build's %d", name, m.ValueSize(), want)
+		}
+		m.Close()
+	}
+	h.expect(t, "svc0", packets.Build(udp(web4, alpha4, 5005, 47101)), xdpPass, "")
+	// Until this build runs on the links, the old program still adds
+	// flows and counts: those are carried over at the switch.
+	late, _ := FlowKeyOf(alpha4, web4, 47102, 5005, 17)
+	h.carryPut(t, "flows", &late, unsafe.Slice((*byte)(unsafe.Pointer(&f)), unsafe.Sizeof(f))[:oldFlow])
+	if err := h.dp.CarryOver(); err != nil {
+		t.Fatal(err)
+	}
 	if got := h.drops()["no_rule"].Packets; got != 7 {
 		t.Errorf("no_rule count after the upgrade = %d, want the 7 counted before", got)
 	}
-	h.expect(t, "svc0", packets.Build(udp(web4, alpha4, 5005, 47101)), xdpPass, "")
+	h.expect(t, "svc0", packets.Build(udp(web4, alpha4, 5005, 47102)), xdpPass, "")
 	for name, want := range map[string]uint32{"flows": uint32(unsafe.Sizeof(f)), "frags": 24} {
 		m, err := ebpf.LoadPinnedMap(filepath.Join(pin, name), nil)
 		if err != nil {
@@ -82,5 +100,19 @@ func TestStateCarriesOverALayoutChange(t *testing.T) {
 			t.Errorf("pinned %s values are %d bytes, want this build's %d", name, m.ValueSize(), want)
 		}
 		m.Close()
+	}
+}
+
+// carryPut writes into the earlier build's pinned map, as its program
+// would while this build has loaded but not attached yet.
+func (h *harness) carryPut(t *testing.T, name string, k, v any) {
+	t.Helper()
+	m, err := ebpf.LoadPinnedMap(filepath.Join(h.dp.PinPath(), name), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Put(k, v); err != nil {
+		t.Fatal(err)
 	}
 }
