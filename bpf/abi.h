@@ -61,7 +61,9 @@ enum pal_drop_reason {
 	PAL_DROP_FLOW_INGRESS = 21,       /* a flow's own packet from another ingress than the flow's */
 	PAL_DROP_ICMP_ERROR_MISMATCH = 22,/* an error not going back to the quoted packet's sender */
 	PAL_DROP_ICMP_ERROR_SIZE = 23,    /* an error longer than RFC 1812 / RFC 4443 allow */
-	PAL_DROP__MAX = 24,
+	PAL_DROP_FLOW_QUOTA = 24,         /* a new flow of an organisation holding its quota of flows */
+	PAL_DROP_FLOW_TABLE_FULL = 25,    /* a new flow with no room left (quotas oversubscribed) */
+	PAL_DROP__MAX = 26,
 };
 
 /* Where an allowed packet went: forwarded in XDP, or handed to the stack. */
@@ -190,7 +192,16 @@ struct pal_org {
 	__u32 slot;    /* counter slot, stable across applies and restarts */
 	__u32 ruleset; /* its own ruleset; PAL_REMEDIATION_RULESET when suspended */
 	__u32 state;   /* enum pal_org_state */
-	__u32 pad;
+	__u32 flow_quota; /* flows it may hold at once; 0: no limit */
+};
+
+/* org_flows, by organisation slot: flows the datapath created and removed
+ * (atomic adds from every CPU). The agent counts what it removes in
+ * org_flows_swept, a map only it writes; an organisation holds
+ * created - removed - swept flows, in wrapping arithmetic. */
+struct pal_org_flows {
+	__u64 created;
+	__u64 removed;
 };
 
 /* rulesets: indexed gen * PAL_MAX_RULESETS + ruleset. */

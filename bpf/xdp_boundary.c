@@ -3,6 +3,7 @@
  * to a flow or to an organisation and its allowlist, and allowed (forwarded
  * in XDP where possible), flagged for inspection, or dropped with a reason.
  * Default deny: whatever a lookup does not find is dropped. */
+#include <linux/errno.h>
 #include "lib/parse.h"
 #include "lib/maps.h"
 #include "lib/stats.h"
@@ -175,8 +176,12 @@ static __always_inline int flow_continue(struct xdp_md *ctx, const struct pal_pk
 
 	if (now - f->last_seen_ns > flow_timeout_ns(f, p->proto, cfg) ||
 	    (dir == 0 && flow_closing(f) && starts_flow(p))) {
-		bpf_map_delete_elem(&flows, k);
-		obs_count(PAL_OBS_FLOWS_EXPIRED);
+		__u32 slot = f->org_slot; /* the entry's memory is reused once deleted */
+
+		if (!bpf_map_delete_elem(&flows, k)) {
+			flow_count(slot, 0);
+			obs_count(PAL_OBS_FLOWS_EXPIRED);
+		}
 		return -1;
 	}
 	if (dir == 0 && !same_ingress(f, p))
@@ -192,6 +197,34 @@ static __always_inline int flow_continue(struct xdp_md *ctx, const struct pal_pk
 		       dir == 0 || !(f->orig_vlan | f->orig_inner_vlan), now);
 }
 
+/* Writes p's new flow, decided as d, unless its key has one: 0 or the
+ * map's error. A global function: the 80-byte record is built on its own
+ * stack, not the program's deepest call chain (512 bytes for all of it).
+ * lo_gen: whether p's source is the key's lo endpoint, | generation << 1. */
+__attribute__((noinline)) int pal_flow_insert(const struct pal_pkt *p, struct pal_flow_key *k,
+					      const struct pal_decision *d, __u64 now, __u32 lo_gen)
+{
+	if (!p || !k || !d)
+		return -EINVAL;
+
+	struct pal_flow f = {
+		.created_ns = now,
+		.last_seen_ns = now,
+		.packets = { 1, 0 },
+		.bytes = { p->len, 0 },
+		.org_slot = d->org_slot,
+		.rule_slot = d->rule_slot,
+		.orig_ifindex = p->ifindex,
+		.orig_vlan = p->vlan,
+		.orig_inner_vlan = p->inner_vlan,
+		.verdict = d->verdict,
+		.flags = (lo_gen & 1 ? PAL_FLOW_ORIG_LO : 0) |
+			 (d->rule_flags & PAL_RULE_FAIL_OPEN ? PAL_FLOW_FAIL_OPEN : 0),
+		.gen = lo_gen >> 1,
+	};
+	return bpf_map_update_elem(&flows, k, &f, BPF_NOEXIST);
+}
+
 static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *p,
 				      const struct pal_config *cfg, __u32 gen,
 				      struct pal_flow_key *k, int src_lo, __u64 now)
@@ -204,6 +237,7 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 	};
 	struct pal_decision d = {};
 	struct pal_ingress *ing;
+	long err;
 
 	ing = bpf_map_lookup_elem(&ingresses, &ik);
 	if (!ing)
@@ -216,27 +250,17 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 		return drop(ctx, cfg, p, d.reason, d.org_slot);
 	if (!reverse_path_ok(ctx, p, p->src))
 		return drop(ctx, cfg, p, PAL_DROP_REVERSE_PATH, d.org_slot);
+	if (flow_quota_full(d.org_slot, d.flow_quota))
+		return drop(ctx, cfg, p, PAL_DROP_FLOW_QUOTA, d.org_slot);
 
-	struct pal_flow f = {
-		.created_ns = now,
-		.last_seen_ns = now,
-		.packets = { 1, 0 },
-		.bytes = { p->len, 0 },
-		.org_slot = d.org_slot,
-		.rule_slot = d.rule_slot,
-		.orig_ifindex = p->ifindex,
-		.orig_vlan = p->vlan,
-		.orig_inner_vlan = p->inner_vlan,
-		.verdict = d.verdict,
-		.flags = (src_lo ? PAL_FLOW_ORIG_LO : 0) |
-			 (d.rule_flags & PAL_RULE_FAIL_OPEN ? PAL_FLOW_FAIL_OPEN : 0),
-		.gen = gen,
-	};
 	/* Never over another flow: one that came in at the same time from
 	 * elsewhere keeps its 5-tuple. */
-	if (bpf_map_update_elem(&flows, k, &f, BPF_NOEXIST))
-		return drop(ctx, cfg, p, PAL_DROP_FLOW_INGRESS, d.org_slot);
-	obs_count(PAL_OBS_FLOWS_CREATED); /* with live and removed counts: evictions */
+	err = pal_flow_insert(p, k, &d, now, (__u32)src_lo | gen << 1);
+	if (err)
+		return drop(ctx, cfg, p, err == -EEXIST ? PAL_DROP_FLOW_INGRESS : PAL_DROP_FLOW_TABLE_FULL,
+			    d.org_slot);
+	flow_count(d.org_slot, 1);
+	obs_count(PAL_OBS_FLOWS_CREATED);
 	if (cfg->log_rate)
 		log_flow_start(ctx, p, cfg, d.org_slot, d.rule_slot, d.verdict, now);
 	return deliver(ctx, p, cfg, d.org_slot, d.rule_slot, d.verdict,

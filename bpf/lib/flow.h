@@ -40,6 +40,34 @@ order:
 	return src_lo;
 }
 
+/* Does the organisation in slot hold its quota of flows already? Between
+ * CPUs opening flows at once it may go over by one each. */
+static __always_inline int flow_quota_full(__u32 slot, __u32 quota)
+{
+	struct pal_org_flows *of;
+	__u64 *swept;
+
+	if (!quota)
+		return 0;
+	of = bpf_map_lookup_elem(&org_flows, &slot);
+	swept = bpf_map_lookup_elem(&org_flows_swept, &slot);
+	if (!of || !swept)
+		return 1;
+	return (__s64)(of->created - of->removed - *swept) >= (__s64)quota;
+}
+
+static __always_inline void flow_count(__u32 slot, int created)
+{
+	struct pal_org_flows *of = bpf_map_lookup_elem(&org_flows, &slot);
+
+	if (!of)
+		return;
+	if (created)
+		__sync_fetch_and_add(&of->created, 1);
+	else
+		__sync_fetch_and_add(&of->removed, 1);
+}
+
 static __always_inline __u64 flow_timeout_ns(const struct pal_flow *f, __u8 proto,
 					     const struct pal_config *cfg)
 {

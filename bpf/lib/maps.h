@@ -83,8 +83,11 @@ struct {
 	__type(value, struct pal_port_range);
 } port_ranges SEC(".maps");
 
+/* Not an LRU: a full table never evicts one organisation's flow for
+ * another's. Each organisation holds at most its quota (org_flows), idle
+ * flows go when a packet finds them expired or the agent's sweep does. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PAL_FLOW_TABLE_SIZE);
 	__type(key, struct pal_flow_key);
 	__type(value, struct pal_flow);
@@ -96,6 +99,20 @@ struct {
 	__type(key, struct pal_frag_key);
 	__type(value, struct pal_frag);
 } frags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PAL_MAX_ORGS);
+	__type(key, __u32);
+	__type(value, struct pal_org_flows);
+} org_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PAL_MAX_ORGS);
+	__type(key, __u32);
+	__type(value, __u64);
+} org_flows_swept SEC(".maps");
 
 /* Egress ports XDP may redirect to: the attached interfaces. */
 struct {

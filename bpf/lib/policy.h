@@ -17,6 +17,7 @@ struct pal_decision {
 	__u32 reason; /* drop reason when verdict is PAL_VERDICT_DROP */
 	__u8 verdict;
 	__u8 rule_flags;
+	__u32 flow_quota; /* the organisation's; 0: no limit */
 };
 
 static __always_inline __u32 prefix_mask(int bits)
@@ -281,6 +282,7 @@ __attribute__((noinline)) int pal_decide(const struct pal_pkt *p, const struct p
 		return 0;
 	}
 	d->org_slot = o->slot;
+	d->flow_quota = o->flow_quota;
 	ruleset = o->state == PAL_ORG_SUSPENDED ? PAL_REMEDIATION_RULESET : o->ruleset;
 	d->reason = o->state == PAL_ORG_SUSPENDED ? PAL_DROP_SUSPENDED : PAL_DROP_NO_RULE;
 	cls = proto_class(p);

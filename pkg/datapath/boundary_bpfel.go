@@ -126,7 +126,9 @@ const (
 	BoundaryPalDropReasonPAL_DROP_FLOW_INGRESS        BoundaryPalDropReason = 21
 	BoundaryPalDropReasonPAL_DROP_ICMP_ERROR_MISMATCH BoundaryPalDropReason = 22
 	BoundaryPalDropReasonPAL_DROP_ICMP_ERROR_SIZE     BoundaryPalDropReason = 23
-	BoundaryPalDropReasonPAL_DROP__MAX                BoundaryPalDropReason = 24
+	BoundaryPalDropReasonPAL_DROP_FLOW_QUOTA          BoundaryPalDropReason = 24
+	BoundaryPalDropReasonPAL_DROP_FLOW_TABLE_FULL     BoundaryPalDropReason = 25
+	BoundaryPalDropReasonPAL_DROP__MAX                BoundaryPalDropReason = 26
 )
 
 type BoundaryPalDst struct {
@@ -308,11 +310,17 @@ const (
 )
 
 type BoundaryPalOrg struct {
+	_         structs.HostLayout
+	Slot      uint32
+	Ruleset   uint32
+	State     uint32
+	FlowQuota uint32
+}
+
+type BoundaryPalOrgFlows struct {
 	_       structs.HostLayout
-	Slot    uint32
-	Ruleset uint32
-	State   uint32
-	Pad     uint32
+	Created uint64
+	Removed uint64
 }
 
 type BoundaryPalOrgState uint32
@@ -410,6 +418,8 @@ const (
 	BoundaryMapLogBuckets     = "log_buckets"
 	BoundaryMapObsStats       = "obs_stats"
 	BoundaryMapOrgFacing      = "org_facing"
+	BoundaryMapOrgFlows       = "org_flows"
+	BoundaryMapOrgFlowsSwept  = "org_flows_swept"
 	BoundaryMapOrgStats       = "org_stats"
 	BoundaryMapOrgs           = "orgs"
 	BoundaryMapPortRanges     = "port_ranges"
@@ -486,6 +496,8 @@ type BoundaryMapSpecs struct {
 	LogBuckets    *ebpf.MapSpec `ebpf:"log_buckets"`
 	ObsStats      *ebpf.MapSpec `ebpf:"obs_stats"`
 	OrgFacing     *ebpf.MapSpec `ebpf:"org_facing"`
+	OrgFlows      *ebpf.MapSpec `ebpf:"org_flows"`
+	OrgFlowsSwept *ebpf.MapSpec `ebpf:"org_flows_swept"`
 	OrgStats      *ebpf.MapSpec `ebpf:"org_stats"`
 	Orgs          *ebpf.MapSpec `ebpf:"orgs"`
 	PortRanges    *ebpf.MapSpec `ebpf:"port_ranges"`
@@ -538,6 +550,8 @@ type BoundaryMaps struct {
 	LogBuckets    *ebpf.Map `ebpf:"log_buckets"`
 	ObsStats      *ebpf.Map `ebpf:"obs_stats"`
 	OrgFacing     *ebpf.Map `ebpf:"org_facing"`
+	OrgFlows      *ebpf.Map `ebpf:"org_flows"`
+	OrgFlowsSwept *ebpf.Map `ebpf:"org_flows_swept"`
 	OrgStats      *ebpf.Map `ebpf:"org_stats"`
 	Orgs          *ebpf.Map `ebpf:"orgs"`
 	PortRanges    *ebpf.Map `ebpf:"port_ranges"`
@@ -564,6 +578,8 @@ func (m *BoundaryMaps) Close() error {
 		m.LogBuckets,
 		m.ObsStats,
 		m.OrgFacing,
+		m.OrgFlows,
+		m.OrgFlowsSwept,
 		m.OrgStats,
 		m.Orgs,
 		m.PortRanges,

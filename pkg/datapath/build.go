@@ -21,7 +21,7 @@ func build(c *policy.Compiled, gen uint32, caps capacities, attached []string) (
 		return nil, err
 	}
 	for i, o := range c.Orgs {
-		v := BoundaryPalOrg{Ruleset: uint32(o.Ruleset)}
+		v := BoundaryPalOrg{Ruleset: uint32(o.Ruleset), FlowQuota: flowQuotaOf(o, caps, len(c.Orgs))}
 		if o.Suspended {
 			v.State = uint32(BoundaryPalOrgStatePAL_ORG_SUSPENDED)
 		}
@@ -134,6 +134,19 @@ func (t *tables) addRuleset(c *policy.Compiled, i int, gen uint32, caps capaciti
 	t.rsIdx = append(t.rsIdx, gen*caps.rulesets+uint32(i))
 	t.rsVals = append(t.rsVals, v)
 	return nil
+}
+
+// flowQuotaOf is how many flows an organisation may hold at once: its own
+// limit, else the gateway's default, else a fair share of the table, so
+// that no organisation can take another's room.
+func flowQuotaOf(o policy.Org, caps capacities, orgs int) uint32 {
+	switch {
+	case o.FlowQuota > 0:
+		return o.FlowQuota
+	case caps.flowQuota > 0:
+		return caps.flowQuota
+	}
+	return max(1, caps.flows/uint32(max(1, orgs)))
 }
 
 func portRange(rule policy.Rule, r policy.PortRange) BoundaryPalPortRange {

@@ -32,6 +32,10 @@ func DefaultTimeouts() Timeouts {
 type Settings struct {
 	Forward  bool // forward allowed packets in XDP; off: the kernel stack does
 	Timeouts Timeouts
+	// FlowQuota is how many flows an organisation without a limit of its
+	// own may hold; 0: the table's size over the number of organisations.
+	// Taken at the next publish.
+	FlowQuota uint32
 }
 
 func (dp *Datapath) readConfig() (BoundaryPalConfig, error) {
@@ -77,6 +81,7 @@ func (dp *Datapath) Configure(s Settings) error {
 	if err := dp.objs.Config.Put(uint32(0), &c); err != nil {
 		return fmt.Errorf("write datapath config: %w", err)
 	}
+	dp.flowQuota = s.FlowQuota
 	return nil
 }
 

@@ -24,18 +24,19 @@ type FlowOrigin struct {
 // longer allows ends at once instead of living on through the flow table.
 func (dp *Datapath) CutFlows(keep func(FlowOrigin) bool) (kept, cut int, err error) {
 	var doomed []BoundaryPalFlowKey
+	var slots []uint32
 	err = walk(dp.objs.Flows, func(k *BoundaryPalFlowKey, f *BoundaryPalFlow) bool {
 		if keep(originOf(k, f)) {
 			kept++
 		} else {
-			doomed = append(doomed, *k)
+			doomed, slots = append(doomed, *k), append(slots, f.OrgSlot)
 		}
 		return true
 	})
 	if err != nil {
 		return kept, 0, fmt.Errorf("walk flows: %w", err)
 	}
-	if err := deleteKeys(dp.objs.Flows, doomed); err != nil {
+	if err := dp.removeFlows(doomed, slots); err != nil {
 		return kept, 0, fmt.Errorf("cut flows: %w", err)
 	}
 	return kept, len(doomed), nil

@@ -34,7 +34,8 @@ func flowTimeout(f *BoundaryPalFlow, proto uint8, c *BoundaryPalConfig) time.Dur
 }
 
 // SweepFlows removes flows idle past their timeout. The datapath already
-// ignores them; sweeping gives their room back before LRU eviction must.
+// ignores them; sweeping gives their room back, to the table and to their
+// organisation's quota.
 func (dp *Datapath) SweepFlows() (live, removed int, err error) {
 	cfg, err := dp.readConfig()
 	if err != nil {
@@ -54,10 +55,11 @@ func (dp *Datapath) SweepFlows() (live, removed int, err error) {
 	}
 	defer func() { err = errors.Join(err, dp.addSwept(removed)) }()
 	keys := make([]BoundaryPalFlowKey, len(stale))
+	slots := make([]uint32, len(stale))
 	for i := range stale {
-		keys[i] = stale[i].Key
+		keys[i], slots[i] = stale[i].Key, stale[i].Flow.OrgSlot
 	}
-	if err := deleteKeys(dp.objs.Flows, keys); err != nil {
+	if err := dp.removeFlows(keys, slots); err != nil {
 		return live, 0, fmt.Errorf("remove idle flows: %w", err)
 	}
 	removed = len(stale)

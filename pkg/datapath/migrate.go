@@ -1,10 +1,12 @@
 package datapath
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 )
@@ -21,8 +23,8 @@ import (
 // migration still refuses to load (`palisade clean`).
 // A migration copies old into cur: at load (final false) and once the
 // old program no longer runs (final true).
-var stateMigrations = map[string]func(old, cur *ebpf.Map, final bool) error{
-	"flows":      copyGrownValues, // the reply ingress was appended to each flow
+var stateMigrations = map[string]func(dp *Datapath, old, cur *ebpf.Map, final bool) error{
+	"flows":      (*Datapath).copyFlows, // the reply ingress was appended; an LRU no more
 	"drop_stats": addPerCPUCounters,
 	"frags":      nil, // seconds-lived: starts empty
 }
@@ -53,7 +55,7 @@ func (dp *Datapath) migrateState(stale []string) error {
 		}
 		dp.carry[name] = old
 		if copyIn := stateMigrations[name]; copyIn != nil {
-			if err := copyIn(old, maps[name], false); err != nil {
+			if err := copyIn(dp, old, maps[name], false); err != nil {
 				dp.closeCarry()
 				return fmt.Errorf("carry %s over to this build's layout: %w", name, err)
 			}
@@ -75,7 +77,7 @@ func (dp *Datapath) CarryOver() error {
 	defer dp.closeCarry()
 	for name, old := range dp.carry {
 		if copyIn := stateMigrations[name]; copyIn != nil {
-			if err := copyIn(old, maps[name], true); err != nil {
+			if err := copyIn(dp, old, maps[name], true); err != nil {
 				return fmt.Errorf("carry %s over to this build's layout: %w", name, err)
 			}
 		}
@@ -97,9 +99,20 @@ func (dp *Datapath) closeCarry() {
 	dp.carry = nil
 }
 
+// copyFlows copies flows whose records grew at their end (the new bytes
+// start zero) and counts them into their organisations' flows in use.
+func (dp *Datapath) copyFlows(old, cur *ebpf.Map, _ bool) error {
+	added := map[uint32]int64{}
+	err := copyGrownValues(old, cur, func(v []byte) {
+		added[binary.NativeEndian.Uint32(v[unsafe.Offsetof(BoundaryPalFlow{}.OrgSlot):])]--
+	})
+	return errors.Join(err, dp.addFlowsGone(added))
+}
+
 // copyGrownValues copies a hash map whose keys are unchanged and whose
-// values grew at their end: the new bytes start zero.
-func copyGrownValues(old, cur *ebpf.Map, _ bool) error {
+// values grew at their end: the new bytes start zero. copied sees each
+// value it wrote.
+func copyGrownValues(old, cur *ebpf.Map, copied func(v []byte)) error {
 	if old.KeySize() != cur.KeySize() || old.ValueSize() > cur.ValueSize() {
 		return fmt.Errorf("key %d -> %d, value %d -> %d bytes: not a grown value",
 			old.KeySize(), cur.KeySize(), old.ValueSize(), cur.ValueSize())
@@ -109,7 +122,10 @@ func copyGrownValues(old, cur *ebpf.Map, _ bool) error {
 	it := old.Iterate()
 	for it.Next(k, v) {
 		copy(nv, v)
-		if err := cur.Update(k, nv, ebpf.UpdateNoExist); err != nil && !errors.Is(err, ebpf.ErrKeyExist) {
+		err := cur.Update(k, nv, ebpf.UpdateNoExist)
+		if err == nil {
+			copied(v)
+		} else if !errors.Is(err, ebpf.ErrKeyExist) {
 			return err
 		}
 	}
@@ -118,7 +134,7 @@ func copyGrownValues(old, cur *ebpf.Map, _ bool) error {
 
 // addPerCPUCounters adds a per-CPU counter array's final counts into a
 // longer one, which counted only since this build's program took over.
-func addPerCPUCounters(old, cur *ebpf.Map, final bool) error {
+func addPerCPUCounters(_ *Datapath, old, cur *ebpf.Map, final bool) error {
 	if !final {
 		return nil // the old program still counts
 	}

@@ -29,6 +29,8 @@ var dropReasonNames = map[BoundaryPalDropReason]string{
 	BoundaryPalDropReasonPAL_DROP_FLOW_INGRESS:        "flow_ingress",
 	BoundaryPalDropReasonPAL_DROP_ICMP_ERROR_MISMATCH: "icmp_error_mismatch",
 	BoundaryPalDropReasonPAL_DROP_ICMP_ERROR_SIZE:     "icmp_error_size",
+	BoundaryPalDropReasonPAL_DROP_FLOW_QUOTA:          "flow_quota",
+	BoundaryPalDropReasonPAL_DROP_FLOW_TABLE_FULL:     "flow_table_full",
 }
 
 // DropReasonName names a datapath drop reason.

@@ -96,6 +96,9 @@ func (h *seqHarness) reset(m *refModel, fwd bool) error {
 			return err
 		}
 	}
+	if err := zeroFlowCounts(h.dp); err != nil { // the table is empty: so are the quotas
+		return err
+	}
 	if m.pol != nil {
 		for i, b := range h.base {
 			if h.cur == nil {

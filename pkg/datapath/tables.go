@@ -17,6 +17,8 @@ type capacities struct {
 	orgs, rulesets, portRanges, ruleSlots, lens uint32
 	ingresses, sources, dests, blocks           uint32
 	blockPrefixes                               uint32 // listed by crowded blocks
+	flows                                       uint32 // the flow table's entries
+	flowQuota                                   uint32 // each organisation's by default; 0: a fair share
 }
 
 func (dp *Datapath) capacities() capacities {
@@ -33,6 +35,8 @@ func (dp *Datapath) capacities() capacities {
 		blocks:     dp.ceilings["blocks"] / 4, // each generation's half at most half full
 
 		blockPrefixes: m.BlockPrefixes.MaxEntries() / 2,
+		flows:         m.Flows.MaxEntries(),
+		flowQuota:     dp.flowQuota,
 	}
 }
 

@@ -25,7 +25,11 @@ func Compile(p *rules.Policy) *Compiled {
 	c := &Compiled{Rulesets: []Ruleset{{}}}
 	c.Rulesets[RemediationRuleset] = c.compileRuleset(remediationEntries(c, p))
 	for i, o := range p.Orgs {
-		c.Orgs = append(c.Orgs, Org{ID: o.ID, Suspended: o.State == rules.StateSuspended, Ruleset: i + 1})
+		org := Org{ID: o.ID, Suspended: o.State == rules.StateSuspended, Ruleset: i + 1}
+		if o.Limits != nil {
+			org.FlowQuota = o.Limits.Flows
+		}
+		c.Orgs = append(c.Orgs, org)
 		c.Rulesets = append(c.Rulesets, c.compileRuleset(orgEntries(c, o)))
 	}
 	c.Ingresses = compileIngresses(p)

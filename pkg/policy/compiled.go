@@ -59,6 +59,7 @@ type Org struct {
 	ID        string
 	Suspended bool
 	Ruleset   int
+	FlowQuota uint32 `json:",omitempty"` // flows it may hold at once; 0: the gateway's default (digests of policies without it unchanged)
 }
 
 // Ingress is where traffic enters; its sources tell which organisation.

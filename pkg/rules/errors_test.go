@@ -21,7 +21,29 @@ ingress: [{interface: org0}]
 prefixes: [198.18.1.0/24]
 contact: noc@a.example
 `},
-			want: []string{`org.yaml:5:1: unknown field "contact" in organisation; allowed: organisation, name, state, certificate, ingress, prefixes, prefixes_shared_with, allow, agreements`},
+			want: []string{`org.yaml:5:1: unknown field "contact" in organisation; allowed: organisation, name, state, certificate, ingress, prefixes, prefixes_shared_with, allow, agreements, limits`},
+		},
+		{
+			name: "flow limit out of range",
+			files: map[string]string{"org.yaml": `organisation: a
+name: A
+ingress: [{interface: org0}]
+prefixes: [198.18.1.0/24]
+limits: {flows: 0}
+`},
+			want: []string{`org.yaml:5:17: limits.flows 0: want 1 to 67108864 flows`},
+		},
+		{
+			name: "unknown limit",
+			files: map[string]string{"org.yaml": `organisation: a
+name: A
+ingress: [{interface: org0}]
+prefixes: [198.18.1.0/24]
+limits:
+  flows: 100
+  bandwidth: 10
+`},
+			want: []string{`org.yaml:7:3: unknown field "bandwidth" in limits; allowed: flows`},
 		},
 		{
 			name: "misspelt rule field",

@@ -7,7 +7,7 @@ import (
 )
 
 var orgFields = []string{"organisation", "name", "state", "certificate", "ingress", "prefixes", "prefixes_shared_with",
-	"allow", "agreements"}
+	"allow", "agreements", "limits"}
 
 // orgSource is an organisation with the positions that checks across
 // files point back at; the exported types keep one Pos each.
@@ -73,6 +73,9 @@ func (d *decoder) organisation(top *yaml.Node) *orgSource {
 	}
 	if e, ok := f["agreements"]; ok {
 		o.Agreements = d.agreements(e)
+	}
+	if e, ok := f["limits"]; ok {
+		o.Limits = d.limits(e.val)
 	}
 	return src
 }

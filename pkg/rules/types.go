@@ -135,6 +135,7 @@ type Organisation struct {
 	Prefixes    []netip.Prefix
 	Allow       []Rule
 	Agreements  []Agreement // as this organisation declares them
+	Limits      *Limits     // nil: the gateway's defaults
 	Pos         Pos         // the organisation key in its file
 }
 

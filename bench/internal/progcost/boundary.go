@@ -36,7 +36,10 @@ func openBoundary(c *policy.Compiled) (*boundary, error) {
 		os.RemoveAll(b.pin)
 		return nil, fmt.Errorf("open datapath: %w", err)
 	}
-	if err := b.dp.Configure(datapath.Settings{Forward: false, Timeouts: datapath.DefaultTimeouts()}); err != nil {
+	// The quota check still runs on every new flow; a quota the size of the
+	// table lets one organisation open all the flows a part measures.
+	quota := b.dp.Maps().Flows.MaxEntries()
+	if err := b.dp.Configure(datapath.Settings{Forward: false, Timeouts: datapath.DefaultTimeouts(), FlowQuota: quota}); err != nil {
 		b.close()
 		return nil, err
 	}
