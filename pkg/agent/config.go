@@ -44,11 +44,15 @@ type Config struct {
 }
 
 // Inspect places the inspector's NFQUEUE queues: Queues fail-closed ones
-// from Queue on, then as many fail-open ones.
+// from Queue on, then as many fail-open ones; and bounds what one
+// organisation may hold of its flow tracker.
 type Inspect struct {
 	Queue    uint16 `yaml:"queue"`    // first queue number; default 4200
 	Queues   uint16 `yaml:"queues"`   // per failure mode; default 2
 	Disabled bool   `yaml:"disabled"` // no inspector: flagged flows follow their failure mode
+	// OrgFlowQuota is how many flows one organisation may have tracked at
+	// once; 0: a fair share of the tracker (see inspect.Budget).
+	OrgFlowQuota int `yaml:"org_flow_quota"`
 }
 
 // Timeouts override the datapath's flow idle timeouts.
@@ -119,6 +123,9 @@ func (c *Config) check() error {
 	}
 	if last := int(c.Inspect.Queue) + 2*int(c.Inspect.Queues) - 1; last > 0xffff {
 		errs = append(errs, fmt.Errorf("inspect: queues %d to %d: NFQUEUE numbers end at 65535", c.Inspect.Queue, last))
+	}
+	if q := c.Inspect.OrgFlowQuota; q < 0 || q > inspect.MaxFlows {
+		errs = append(errs, fmt.Errorf("inspect: org_flow_quota %d: want 0 (a fair share) to %d flows", q, inspect.MaxFlows))
 	}
 	if c.Forwarding == nil {
 		t := true

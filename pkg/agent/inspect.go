@@ -18,8 +18,9 @@ type inspection struct {
 
 // ruleIndex finds a rule's inspect block by name in one compiled policy.
 type ruleIndex struct {
-	p *policy.Compiled
-	m map[string]*rules.Inspect
+	p    *policy.Compiled
+	m    map[string]*rules.Inspect
+	orgs int // organisations with inspected rules
 }
 
 // guardInspected makes inspected packets drop (fail-closed) or pass
@@ -35,7 +36,8 @@ func (a *Agent) startInspector() (stop func(), err error) {
 		return func() {}, nil
 	}
 	q := inspect.Queues{First: a.cfg.Inspect.Queue, N: a.cfg.Inspect.Queues}
-	in, err := inspect.Start(a.dp, a.inspectRule, q, a.log)
+	b := inspect.Budget{OrgFlows: a.cfg.Inspect.OrgFlowQuota, Orgs: a.inspectedOrgs}
+	in, err := inspect.Start(a.dp, a.inspectRule, q, b, a.log)
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +51,23 @@ func (a *Agent) startInspector() (stop func(), err error) {
 
 // inspectRule is the inspector's RuleFinder over the policy in force.
 func (a *Agent) inspectRule(name string) *rules.Inspect {
+	if idx := a.ruleIndex(); idx != nil {
+		return idx.m[name]
+	}
+	return nil
+}
+
+// inspectedOrgs counts the organisations with inspected rules in the
+// policy in force: the inspector's fair share divides by it.
+func (a *Agent) inspectedOrgs() int {
+	if idx := a.ruleIndex(); idx != nil {
+		return idx.orgs
+	}
+	return 0
+}
+
+// ruleIndex is the index of the policy in force, made once per policy.
+func (a *Agent) ruleIndex() *ruleIndex {
 	p := a.Policy()
 	if p == nil {
 		return nil
@@ -56,14 +75,17 @@ func (a *Agent) inspectRule(name string) *rules.Inspect {
 	idx := a.insp.idx.Load()
 	if idx == nil || idx.p != p {
 		idx = &ruleIndex{p: p, m: map[string]*rules.Inspect{}}
+		orgs := map[string]bool{}
 		for _, r := range p.Rules {
 			if r.Verdict == policy.Inspect && r.Inspect != nil {
 				idx.m[r.Name] = r.Inspect
+				orgs[r.Org] = true
 			}
 		}
+		idx.orgs = len(orgs)
 		a.insp.idx.Store(idx)
 	}
-	return idx.m[name]
+	return idx
 }
 
 // inspectCollectors are the inspector's metrics, when it runs.

@@ -20,6 +20,14 @@ func TestInspectConfig(t *testing.T) {
 	if err != nil || c.Inspect.Queue != 100 || c.Inspect.Queues != 4 {
 		t.Errorf("inspect = %+v, %v", c.Inspect, err)
 	}
+	if c, err := LoadConfig(writeConfig(t, "rules: r\ninterfaces: [org0]\ninspect: {org_flow_quota: 500}\n")); err != nil || c.Inspect.OrgFlowQuota != 500 {
+		t.Errorf("org_flow_quota: %+v, %v", c.Inspect, err)
+	}
+	for _, bad := range []string{"-1", "16385"} {
+		if _, err := LoadConfig(writeConfig(t, "rules: r\ninterfaces: [org0]\ninspect: {org_flow_quota: "+bad+"}\n")); err == nil {
+			t.Errorf("org_flow_quota %s accepted", bad)
+		}
+	}
 }
 
 // The inspector finds a flow's allowed names by the rule's name in the
@@ -39,6 +47,9 @@ func TestInspectRuleIndex(t *testing.T) {
 	}
 	if in := a.inspectRule("surrey-cc/dwp-benefits"); in != nil {
 		t.Errorf("an uninspected rule has names: %+v", in)
+	}
+	if n := a.inspectedOrgs(); n != 3 {
+		t.Errorf("organisations with inspected rules = %d, want 3 (surrey-cc, mole-valley-dc, surrey-police)", n)
 	}
 	a.policy = &policy.Compiled{}
 	if in := a.inspectRule("surrey-cc/cloud-storage"); in != nil {

@@ -25,12 +25,12 @@ func BenchmarkInspectClientHello(b *testing.B) {
 	tr, _, k := newTestTracker(40000)
 	b.ReportAllocs()
 	for b.Loop() {
-		tr.starts[k] = 100 // where the stream starts, as the SYN said
+		tr.keepStart(tr.org("surrey-cc"), k, 100) // where the stream starts, as the SYN said
 		pk, ok := d.decode(frame)
 		if !ok || tr.handle(pk, nil) != actAccept {
 			b.Fatal("not allowed")
 		}
-		delete(tr.flows, k) // the next round is a new flow again
+		tr.remove(tr.flows[k]) // the next round is a new flow again
 		tr.table.(*fakeTable).flows[k].Verdict = datapath.BoundaryPalVerdictPAL_VERDICT_INSPECT
 	}
 }

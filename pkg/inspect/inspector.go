@@ -28,13 +28,13 @@ type Inspector struct {
 // Start binds the queues, then installs the netfilter rules that fill
 // them (in this order, so no packet meets a queue nobody reads), and
 // sweeps flows whose decision takes too long.
-func Start(table FlowTable, rules RuleFinder, q Queues, log *slog.Logger) (*Inspector, error) {
+func Start(table FlowTable, rules RuleFinder, q Queues, b Budget, log *slog.Logger) (*Inspector, error) {
 	if q.N == 0 {
 		return nil, errors.New("inspect: no queues")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := newMetrics()
-	in := &Inspector{q: q, t: newTracker(table, rules, m, log), m: m, cancel: cancel, done: make(chan struct{}), log: log}
+	in := &Inspector{q: q, t: newTracker(table, rules, b, m, log), m: m, cancel: cancel, done: make(chan struct{}), log: log}
 	for i := range 2 * q.N {
 		c, err := openConsumer(ctx, q.First+i, i >= q.N, in.t, m, log)
 		if err != nil {
@@ -96,5 +96,5 @@ func Guard() error {
 
 // Collectors are the inspector's metrics for the agent's registry.
 func (in *Inspector) Collectors() []prometheus.Collector {
-	return append(in.m.Collectors(), kernelStats{in.q})
+	return append(in.m.Collectors(), kernelStats{in.q}, budgetStats{in.t})
 }

@@ -12,6 +12,9 @@ type Metrics struct {
 	packets   *prometheus.CounterVec
 	verdicts  *prometheus.CounterVec
 	overloads *prometheus.CounterVec
+	shedFlows *prometheus.CounterVec
+	evictions *prometheus.CounterVec
+	unheld    *prometheus.CounterVec
 	messages  *prometheus.CounterVec
 	latency   prometheus.Histogram
 	decision  prometheus.Histogram
@@ -31,6 +34,18 @@ func newMetrics() *Metrics {
 			Name: "palisade_inspect_overload_total",
 			Help: "Flows the inspector had no room to track, passed (fail-open rules) or dropped (fail-closed), by rule and failure mode.",
 		}, []string{"rule", "fail"}),
+		shedFlows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palisade_inspect_shed_total",
+			Help: "New flows the inspector did not track for their organisation's budget, by organisation, reason (flow_quota: its quota held by its own data-carrying flows; table_full: the quotas oversubscribe the table) and failure mode (closed: refused; open: passed uninspected).",
+		}, []string{"org", "reason", "fail"}),
+		evictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palisade_inspect_evictions_total",
+			Help: "Flows an organisation at its quota gave up for its own new flow, by organisation and state (decided, unreplied, replied: opened but no bytes yet; they are inspected afresh if they send).",
+		}, []string{"org", "state"}),
+		unheld: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palisade_inspect_hold_shed_total",
+			Help: "Segments of a split name passed at once instead of held, because their organisation had its share of the queues held already; the segment completing the name still waits for the verdict.",
+		}, []string{"org"}),
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "palisade_inspect_verdict_messages_total",
 			Help: "Verdict messages sent to the kernel's queues: single (one packet) or batch (a run of accepted packets, one message).",
@@ -50,7 +65,7 @@ func newMetrics() *Metrics {
 
 // Collectors are the metrics to register with a Prometheus registry.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.packets, m.verdicts, m.overloads, m.messages, m.latency, m.decision}
+	return []prometheus.Collector{m.packets, m.verdicts, m.overloads, m.shedFlows, m.evictions, m.unheld, m.messages, m.latency, m.decision}
 }
 
 func (m *Metrics) packet(a action, took time.Duration) {
@@ -67,13 +82,30 @@ func (m *Metrics) decided(rule string, d Decision, took time.Duration) {
 	m.decision.Observe(took.Seconds())
 }
 
-func (m *Metrics) overload(rule string, failOpen bool) {
-	mode := "closed"
+func failMode(failOpen bool) string {
 	if failOpen {
-		mode = "open"
+		return "open"
 	}
-	m.overloads.WithLabelValues(rule, mode).Inc()
+	return "closed"
 }
+
+func (m *Metrics) overload(rule string, failOpen bool) {
+	m.overloads.WithLabelValues(rule, failMode(failOpen)).Inc()
+}
+
+// Why a new flow was not tracked (palisade_inspect_shed_total's reason).
+const (
+	shedQuota     = "flow_quota"
+	shedTableFull = "table_full"
+)
+
+func (m *Metrics) shed(org, reason string, failOpen bool) {
+	m.shedFlows.WithLabelValues(org, reason, failMode(failOpen)).Inc()
+}
+
+func (m *Metrics) evicted(org, state string) { m.evictions.WithLabelValues(org, state).Inc() }
+
+func (m *Metrics) holdShed(org string) { m.unheld.WithLabelValues(org).Inc() }
 
 func (m *Metrics) verdictMessage(kind string) {
 	m.messages.WithLabelValues(kind).Inc()

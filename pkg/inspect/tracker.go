@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"container/list"
 	"errors"
 	"log/slog"
 	"sync"
@@ -43,15 +44,14 @@ func verdictAction(allow bool) action {
 // release gives a held packet its verdict once its flow is decided.
 type release func(accept bool)
 
-// Bounds: flows tracked at once, how long a flow may take to show its
-// name, and how long a decision is remembered for packets that were
-// already on their way before XDP had it.
+// Bounds: how long a flow may take to show its name, and how long a
+// decision is remembered for packets that were already on their way
+// before XDP had it. Flows tracked at once: budget.go.
 const (
 	// holdSegments is how many segments of a split name are held back
 	// until the decision: fewer than a TCP sender's initial window (10),
 	// so the client keeps sending.
 	holdSegments   = 4
-	maxFlows       = 16384
 	pendingTimeout = 5 * time.Second
 	decidedTTL     = 10 * time.Second
 	// idleForget drops the state of a flow that opened but sent nothing
@@ -61,12 +61,15 @@ const (
 	idleForget = time.Minute
 	// maxStarts bounds the stream starts kept for forgotten idle flows
 	// (a key and 4 bytes each).
-	maxStarts = 4 * maxFlows
+	maxStarts = 4 * MaxFlows
 )
 
 type flowState struct {
 	key      datapath.BoundaryPalFlowKey
 	rule     string
+	org      *orgState
+	list     *list.List // the org's evictable flows it is in, if any
+	elem     *list.Element
 	insp     *rules.Inspect
 	failOpen bool
 	origLo   bool
@@ -81,22 +84,24 @@ type flowState struct {
 }
 
 // tracker holds every flow between its first queued packet and a while
-// after its decision. One lock: the queues share flows (both directions
-// of a flow hash to one queue, but nothing here relies on it).
+// after its decision, each in its organisation's budget. One lock: the
+// queues share flows (both directions of a flow hash to one queue, but
+// nothing here relies on it).
 type tracker struct {
-	mu    sync.Mutex
-	flows map[datapath.BoundaryPalFlowKey]*flowState
-	// starts keeps where the streams of idle, forgotten flows begin.
-	starts map[datapath.BoundaryPalFlowKey]uint32
-	table  FlowTable
-	rules  RuleFinder
-	m      *Metrics
-	log    *slog.Logger
+	mu      sync.Mutex
+	flows   map[datapath.BoundaryPalFlowKey]*flowState
+	orgs    map[string]*orgState
+	nstarts int // stream starts kept, all organisations together
+	budget  Budget
+	table   FlowTable
+	rules   RuleFinder
+	m       *Metrics
+	log     *slog.Logger
 }
 
-func newTracker(table FlowTable, rules RuleFinder, m *Metrics, log *slog.Logger) *tracker {
-	return &tracker{flows: map[datapath.BoundaryPalFlowKey]*flowState{}, starts: map[datapath.BoundaryPalFlowKey]uint32{},
-		table: table, rules: rules, m: m, log: log}
+func newTracker(table FlowTable, rules RuleFinder, b Budget, m *Metrics, log *slog.Logger) *tracker {
+	return &tracker{flows: map[datapath.BoundaryPalFlowKey]*flowState{}, orgs: map[string]*orgState{},
+		budget: b, table: table, rules: rules, m: m, log: log}
 }
 
 // handle decides what to do with one queued packet.
@@ -106,7 +111,7 @@ func (t *tracker) handle(pk packet, h release) action {
 	defer t.mu.Unlock()
 	st := t.flows[key]
 	if st != nil && st.decided && pk.syn && !pk.ack && srcLo == st.origLo {
-		delete(t.flows, key) // the 5-tuple is reused by a new connection
+		t.remove(st) // the 5-tuple is reused by a new connection
 		st = nil
 	}
 	if st == nil {
@@ -119,6 +124,9 @@ func (t *tracker) handle(pk packet, h release) action {
 		return verdictAction(st.d.Allow)
 	}
 	orig := srcLo == st.origLo
+	if !orig && st.list == &st.org.unreplied {
+		st.org.file(st, &st.org.replied)
+	}
 	switch {
 	case pk.fragment:
 		return t.decide(st, refuse(RefuseFragment, ""))
@@ -148,16 +156,20 @@ func (t *tracker) open(key datapath.BoundaryPalFlowKey) (*flowState, action) {
 		return nil, actDrop
 	}
 	name := t.table.RuleName(f.RuleSlot)
-	if len(t.flows) >= maxFlows {
+	o := t.org(orgOf(name))
+	if ok, reason := t.admit(o); !ok {
 		t.m.overload(name, f.FailOpen)
+		t.m.shed(o.name, reason, f.FailOpen)
+		if o.empty() {
+			delete(t.orgs, o.name)
+		}
 		return nil, verdictAction(f.FailOpen) // the declared failure mode, undecided
 	}
 	st := &flowState{key: key, rule: name, insp: t.rules(name), failOpen: f.FailOpen, origLo: f.OrigLo, first: time.Now()}
-	if base, ok := t.starts[key]; ok {
+	if base, ok := t.takeStart(o, key); ok {
 		st.stream.start(base - 1)
-		delete(t.starts, key)
 	}
-	t.flows[key] = st
+	t.add(st, o)
 	if st.insp == nil {
 		t.decide(st, refuse(RefuseNoRule, ""))
 	}
@@ -191,6 +203,7 @@ func (t *tracker) tcp(st *flowState, pk packet, orig bool, h release) action {
 	}
 	if st.data.IsZero() {
 		st.data = time.Now()
+		st.org.file(st, nil) // carrying the client's bytes: never evicted
 	}
 	if st.stream.empty(seq) {
 		// The common case: the whole name in the first segment, read in
@@ -212,35 +225,42 @@ func (t *tracker) tcp(st *flowState, pk packet, orig bool, h release) action {
 		return t.decide(st, d) // held segments first, then this one
 	case st.stream.full():
 		return t.decide(st, refuse(RefuseTooLong, ""))
-	case !st.passing && len(st.held) < holdSegments:
+	case !st.passing && len(st.held) < holdSegments && st.org.held < orgHeld:
 		st.held = append(st.held, h)
+		st.org.held++
 		return actHold
+	case !st.passing && len(st.held) < holdSegments:
+		t.m.holdShed(st.org.name) // its share of the queues is held already
 	}
 	// More segments than the client may send unacknowledged: holding them
 	// would stall it. Pass the bytes so far (a copy stays here); the
 	// segment that completes the name is the one that gets the verdict,
 	// so a refused flow's server never has a whole ClientHello or request.
 	st.passing = true
-	for _, r := range st.held {
-		r(true)
-	}
-	st.held = nil
+	t.release(st, true)
 	return actAccept
 }
 
 // decide settles a flow: XDP gets the verdict, held packets get theirs.
 func (t *tracker) decide(st *flowState, d Decision) action {
 	st.decided, st.d, st.at = true, d, time.Now()
+	st.org.file(st, &st.org.decided)
 	if err := t.table.SetFlowVerdict(st.key, d.Allow); err != nil && !errors.Is(err, datapath.ErrNoFlow) {
 		t.log.Error("inspect: write flow verdict", "rule", st.rule, "err", err)
 	}
-	for _, h := range st.held {
-		h(d.Allow)
-	}
-	st.held = nil
+	t.release(st, d.Allow)
 	t.m.decided(st.rule, d, time.Since(st.first))
 	t.log.Debug("inspected flow decided", "rule", st.rule, "allow", d.Allow, "reason", d.Reason, "name", d.Name)
 	return verdictAction(d.Allow)
+}
+
+// release gives a flow's held packets their verdict.
+func (t *tracker) release(st *flowState, accept bool) {
+	for _, h := range st.held {
+		h(accept)
+	}
+	st.org.held -= len(st.held)
+	st.held = nil
 }
 
 // sweep refuses flows that began sending but kept their decision pending
@@ -248,33 +268,26 @@ func (t *tracker) decide(st *flowState, d Decision) action {
 func (t *tracker) sweep(now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for k, st := range t.flows {
+	for _, st := range t.flows {
 		switch {
 		case !st.decided && !st.data.IsZero() && now.Sub(st.data) > pendingTimeout:
 			t.decide(st, refuse(RefuseTimeout, ""))
 		case !st.decided && st.data.IsZero() && now.Sub(st.first) > idleForget:
-			t.forgetIdle(k, st)
+			t.forgetIdle(st)
 		case st.decided && now.Sub(st.at) > decidedTTL:
-			delete(t.flows, k)
+			t.remove(st)
 		}
 	}
 }
 
 // forgetIdle drops the state of a flow that opened but sent nothing, and
-// keeps where its stream starts for when it does (at most maxStarts; past
-// that an arbitrary one goes, and that flow is refused if it ever sends).
-func (t *tracker) forgetIdle(k datapath.BoundaryPalFlowKey, st *flowState) {
-	delete(t.flows, k)
-	if !st.stream.known() {
-		return
+// keeps where its stream starts for when it does (bounded by keepStart;
+// a flow whose start was let go is refused if it ever sends).
+func (t *tracker) forgetIdle(st *flowState) {
+	if st.stream.known() {
+		t.keepStart(st.org, st.key, st.stream.base)
 	}
-	if len(t.starts) >= maxStarts {
-		for old := range t.starts {
-			delete(t.starts, old)
-			break
-		}
-	}
-	t.starts[k] = st.stream.base
+	t.remove(st)
 }
 
 // releaseAll drops every held packet (the inspector is stopping).
@@ -282,9 +295,6 @@ func (t *tracker) releaseAll() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, st := range t.flows {
-		for _, h := range st.held {
-			h(false)
-		}
-		st.held = nil
+		t.release(st, false)
 	}
 }

@@ -14,6 +14,7 @@ import (
 // fakeTable is a flow table with one inspected flow per key.
 type fakeTable struct {
 	flows map[datapath.BoundaryPalFlowKey]*datapath.Flow
+	rules map[uint32]string // rule names by slot; others are surrey-cc/cloud-storage
 }
 
 func (f *fakeTable) LookupFlow(k datapath.BoundaryPalFlowKey) (datapath.Flow, error) {
@@ -35,7 +36,12 @@ func (f *fakeTable) SetFlowVerdict(k datapath.BoundaryPalFlowKey, allow bool) er
 	return nil
 }
 
-func (f *fakeTable) RuleName(uint32) string { return "surrey-cc/cloud-storage" }
+func (f *fakeTable) RuleName(slot uint32) string {
+	if n, ok := f.rules[slot]; ok {
+		return n
+	}
+	return "surrey-cc/cloud-storage"
+}
 
 var (
 	client = netip.MustParseAddr("198.18.1.10")
@@ -48,7 +54,7 @@ func newTestTracker(sport uint16) (*tracker, *fakeTable, datapath.BoundaryPalFlo
 		k: {Verdict: datapath.BoundaryPalVerdictPAL_VERDICT_INSPECT, OrigLo: lo},
 	}}
 	in := &rules.Inspect{TLSSNI: []string{"*.cloud.psn.example"}}
-	t := newTracker(table, func(string) *rules.Inspect { return in }, newMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t := newTracker(table, func(string) *rules.Inspect { return in }, Budget{}, newMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return t, table, k
 }
 
