@@ -33,11 +33,22 @@ func flowTimeout(f *BoundaryPalFlow, proto uint8, c *BoundaryPalConfig) time.Dur
 	return s(c.IcmpTimeoutS)
 }
 
-// SweepFlows removes flows idle past their timeout. The datapath already
-// ignores them; sweeping gives their room back, to the table and to their
-// organisation's quota.
+// earlyDropAfter is how long an organisation at its flow quota keeps a flow
+// nobody answered: a SYN flood's flows make way for its own new ones, as
+// conntrack's early drop does, and never for another organisation's.
+const earlyDropAfter = 3 * time.Second
+
+// SweepFlows removes flows idle past their timeout, and the flows nobody
+// answered for earlyDropAfter of an organisation at its quota. The
+// datapath already ignores idle ones; sweeping gives their room back, to
+// the table and to their organisation's quota. A replied flow is never
+// removed before its timeout.
 func (dp *Datapath) SweepFlows() (live, removed int, err error) {
 	cfg, err := dp.readConfig()
+	if err != nil {
+		return 0, 0, err
+	}
+	full, err := dp.atQuota()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -45,7 +56,8 @@ func (dp *Datapath) SweepFlows() (live, removed int, err error) {
 	var stale []EndedFlow
 	err = walk(dp.objs.Flows, func(k *BoundaryPalFlowKey, f *BoundaryPalFlow) bool {
 		live++
-		if now > f.LastSeenNs && time.Duration(now-f.LastSeenNs) > flowTimeout(f, k.Proto, &cfg) {
+		idle := now > f.LastSeenNs && time.Duration(now-f.LastSeenNs) > flowTimeout(f, k.Proto, &cfg)
+		if idle || (full[f.OrgSlot] && unrepliedFor(f, now, earlyDropAfter)) {
 			stale = append(stale, EndedFlow{*k, *f})
 		}
 		return true
@@ -84,4 +96,23 @@ func (dp *Datapath) OnFlowEnd(fn func(EndedFlow)) {
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
 	dp.onFlowEnd = fn
+}
+
+func unrepliedFor(f *BoundaryPalFlow, now uint64, d time.Duration) bool {
+	return f.Flags&uint8(BoundaryPalFlowFlagsPAL_FLOW_SEEN_REPLY) == 0 &&
+		now > f.CreatedNs && time.Duration(now-f.CreatedNs) > d
+}
+
+// atQuota says which organisation slots hold their quota of flows.
+func (dp *Datapath) atQuota() (map[uint32]bool, error) {
+	dp.mu.Lock()
+	orgs, err := dp.orgUse()
+	dp.mu.Unlock()
+	full := map[uint32]bool{}
+	for _, o := range orgs {
+		if o.Quota > 0 && o.InUse >= uint64(o.Quota) {
+			full[o.slot] = true
+		}
+	}
+	return full, err
 }

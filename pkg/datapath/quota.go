@@ -69,7 +69,27 @@ type FlowUse struct {
 func (dp *Datapath) FlowUse() (map[string]FlowUse, error) {
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
+	orgs, err := dp.orgUse()
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]FlowUse{}
+	for _, o := range orgs {
+		out[o.id] = o.FlowUse
+	}
+	return out, nil
+}
+
+type orgUse struct {
+	id   string
+	slot uint32
+	FlowUse
+}
+
+// orgUse reads the published organisations' flows in use and quotas.
+// dp.mu is held.
+func (dp *Datapath) orgUse() ([]orgUse, error) {
+	var out []orgUse
 	if dp.published == nil {
 		return out, nil
 	}
@@ -92,7 +112,7 @@ func (dp *Datapath) FlowUse() (map[string]FlowUse, error) {
 			return nil, fmt.Errorf("read flows of %s: %w", o.ID, err)
 		}
 		use := int64(c.Created - c.Removed - swept)
-		out[o.ID] = FlowUse{InUse: uint64(max(use, 0)), Quota: org.FlowQuota}
+		out = append(out, orgUse{o.ID, org.Slot, FlowUse{InUse: uint64(max(use, 0)), Quota: org.FlowQuota}})
 	}
 	return out, nil
 }

@@ -119,3 +119,23 @@ func (h *harness) flowUse(t *testing.T) map[string]FlowUse {
 	}
 	return u
 }
+
+// TestFlowQuotaEarlyDrop: at its quota, an organisation's unanswered flows
+// make way for its own new ones at the next sweep; answered ones stay.
+func TestFlowQuotaEarlyDrop(t *testing.T) {
+	h := newHarness(t)
+	h.publish(quotaPolicy(t, 2))
+	h.expect(t, "org0", packets.Build(tcp(alpha4, web4, 48201, 443, packets.SYN)), xdpPass, "")
+	h.expect(t, "svc0", packets.Build(tcp(web4, alpha4, 443, 48201, packets.SYN|packets.ACK)), xdpPass, "")
+	h.expect(t, "org0", packets.Build(tcp(alpha4, web4, 48202, 443, packets.SYN)), xdpPass, "") // never answered
+	h.expect(t, "org0", packets.Build(tcp(alpha4, web4, 48203, 443, packets.SYN)), xdpDrop, "flow_quota")
+	if _, removed, err := h.dp.SweepFlows(); err != nil || removed != 0 {
+		t.Fatalf("sweep removed %d (%v) of flows younger than %v, want 0", removed, err, earlyDropAfter)
+	}
+	time.Sleep(earlyDropAfter + 1100*time.Millisecond)
+	if _, removed, err := h.dp.SweepFlows(); err != nil || removed != 1 {
+		t.Fatalf("sweep removed %d (%v), want the one unanswered flow", removed, err)
+	}
+	h.expect(t, "org0", packets.Build(tcp(alpha4, web4, 48203, 443, packets.SYN)), xdpPass, "")
+	h.expect(t, "svc0", packets.Build(tcp(web4, alpha4, 443, 48201, packets.ACK)), xdpPass, "") // the answered one lives
+}
