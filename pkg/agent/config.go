@@ -32,6 +32,7 @@ type Config struct {
 	Metrics       string        `yaml:"metrics"`         // listen address for /metrics; "" = off
 	Socket        string        `yaml:"socket"`          // local API (Unix socket, root only)
 	FlowTableSize uint32        `yaml:"flow_table_size"` // flows remembered; 0 = built-in
+	FlowQuota     uint32        `yaml:"flow_quota"`      // flows per organisation without its own limit; 0 = fair share
 	Timeouts      Timeouts      `yaml:"timeouts"`
 	Inspect       Inspect       `yaml:"inspect"`     // the inspector of flagged flows
 	AuditLog      string        `yaml:"audit_log"`   // hash-chained audit log; default audit.DefaultPath
@@ -150,7 +151,7 @@ func (c *Config) settings() datapath.Settings {
 			*p.dst = p.v
 		}
 	}
-	return datapath.Settings{Forward: *c.Forwarding, Timeouts: t}
+	return datapath.Settings{Forward: *c.Forwarding, Timeouts: t, FlowQuota: c.FlowQuota}
 }
 
 // CheckRules loads and compiles the rules the config names, reporting what

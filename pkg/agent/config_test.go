@@ -61,3 +61,15 @@ func TestConfigDefaultsAndTimeouts(t *testing.T) {
 		t.Errorf("timeouts = %+v", s.Timeouts)
 	}
 }
+
+func TestConfigFlowQuota(t *testing.T) {
+	for text, want := range map[string]uint32{"": 0, "flow_quota: 5000\n": 5000} {
+		c, err := LoadConfig(writeConfig(t, "rules: r\ninterfaces: [org0]\n"+text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.settings().FlowQuota; got != want {
+			t.Errorf("%q: settings().FlowQuota = %d, want %d", text, got, want)
+		}
+	}
+}
