@@ -25,7 +25,7 @@ func (m *metricsServer) close() {
 	}
 }
 
-// Counters and PolicyInfo make the agent a metrics.Source.
+// Counters, PolicyInfo and FlowUse make the agent a metrics.Source.
 func (a *Agent) Counters() *datapath.Counters { return a.dp.Counters() }
 
 // PolicyInfo is the generation and digest of the policy in force.
@@ -37,6 +37,9 @@ func (a *Agent) PolicyInfo() (uint32, string) {
 	st, _ := a.dp.PolicyState()
 	return st.Generation, p.Digest
 }
+
+// FlowUse is each organisation's flows in use against its quota.
+func (a *Agent) FlowUse() (map[string]datapath.FlowUse, error) { return a.dp.FlowUse() }
 
 func (a *Agent) serveMetrics() (*metricsServer, error) {
 	if a.cfg.Metrics == "" {

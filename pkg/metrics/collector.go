@@ -16,6 +16,7 @@ import (
 type Source interface {
 	Counters() *datapath.Counters
 	PolicyInfo() (generation uint32, digest string)
+	FlowUse() (map[string]datapath.FlowUse, error) // by organisation id
 }
 
 // Collector is a prometheus.Collector over a Source.
@@ -59,6 +60,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	for _, d := range observeDescs {
+		ch <- d
+	}
+	for _, d := range quotaDescs {
 		ch <- d
 	}
 }
@@ -111,5 +115,10 @@ func (c *Collector) collect(ch chan<- prometheus.Metric) error {
 	if digest != "" {
 		ch <- prometheus.MustNewConstMetric(policyDesc, prometheus.GaugeValue, 1, strconv.FormatUint(uint64(gen), 10), digest)
 	}
+	use, err := c.src.FlowUse()
+	if err != nil {
+		return err
+	}
+	collectFlowUse(ch, use)
 	return c.collectObserve(ch)
 }

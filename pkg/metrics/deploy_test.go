@@ -55,7 +55,8 @@ func TestAlertRules(t *testing.T) {
 		t.Fatalf("alerts.yml: %v", err)
 	}
 	want := map[string]bool{"PalisadeSuspendedOrganisationSending": false, "PalisadeDropRateSpike": false,
-		"PalisadeInspectionQueueOverflow": false, "PalisadeAgentDown": false, "PalisadeAgentAbsent": false}
+		"PalisadeInspectionQueueOverflow": false, "PalisadeAgentDown": false, "PalisadeAgentAbsent": false,
+		"PalisadeOrgAtFlowQuota": false}
 	have := exported()
 	for _, g := range f.Groups {
 		for _, r := range g.Rules {
