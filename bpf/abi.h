@@ -63,7 +63,8 @@ enum pal_drop_reason {
 	PAL_DROP_ICMP_ERROR_SIZE = 23,    /* an error longer than RFC 1812 / RFC 4443 allow */
 	PAL_DROP_FLOW_QUOTA = 24,         /* a new flow of an organisation holding its quota of flows */
 	PAL_DROP_FLOW_TABLE_FULL = 25,    /* a new flow with no room left (quotas oversubscribed) */
-	PAL_DROP__MAX = 26,
+	PAL_DROP_FRAGMENT_QUOTA = 26,     /* a first fragment of an organisation holding its fragment quota */
+	PAL_DROP__MAX = 27,
 };
 
 /* Where an allowed packet went: forwarded in XDP, or handed to the stack. */
@@ -195,13 +196,23 @@ struct pal_org {
 	__u32 flow_quota; /* flows it may hold at once; 0: no limit */
 };
 
-/* org_flows, by organisation slot: flows the datapath created and removed
- * (atomic adds from every CPU). The agent counts what it removes in
- * org_flows_swept, a map only it writes; an organisation holds
- * created - removed - swept flows, in wrapping arithmetic. */
-struct pal_org_flows {
-	__u64 created;
-	__u64 removed;
+/* org_counts, by organisation slot: flow-table and fragment-table entries
+ * the datapath created and removed (atomic adds from every CPU). The agent
+ * counts what it removes in org_agent, a map only it writes; an
+ * organisation holds created - removed - swept entries of each table, in
+ * wrapping arithmetic. */
+struct pal_org_counts {
+	__u64 flows_created;
+	__u64 flows_removed;
+	__u64 frags_created;
+	__u64 frags_removed;
+};
+
+struct pal_org_agent {
+	__u64 flows_swept;
+	__u64 frags_swept;
+	__u32 frag_quota; /* fragment-table entries it may hold; 0: none */
+	__u32 pad;
 };
 
 /* rulesets: indexed gen * PAL_MAX_RULESETS + ruleset. */

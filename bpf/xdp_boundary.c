@@ -56,14 +56,18 @@ static __always_inline int deliver(struct xdp_md *ctx, const struct pal_pkt *p,
 				   const struct pal_config *cfg, __u32 org_slot, __u32 rule_slot,
 				   __u8 verdict, __u8 fail_open, int may_fwd, __u64 now)
 {
-	int act = XDP_PASS;
+	int act = XDP_PASS, err;
 
+	if (p->frag == PAL_FRAG_FIRST) {
+		err = pal_frag_remember(p, org_slot, rule_slot, verdict, now);
+		if (err)
+			return drop(ctx, cfg, p, err, org_slot);
+	}
 	if (verdict == PAL_VERDICT_INSPECT) {
 		act = pass_marked(ctx, fail_open);
 		if (act < 0)
 			return drop(ctx, cfg, p, PAL_DROP_INTERNAL, org_slot);
 	}
-	frag_remember(p, org_slot, rule_slot, verdict, now);
 	count_org(org_slot, verdict, p->len);
 	count_rule(rule_slot, p->len, now);
 	if (cfg->capture_slot) /* before forward() rewrites the headers */
@@ -84,8 +88,15 @@ static __always_inline int later_fragment(struct xdp_md *ctx, const struct pal_p
 
 	frag_key_of(p, &k);
 	fr = bpf_map_lookup_elem(&frags, &k);
-	if (!fr || now - fr->created_ns > cfg->frag_timeout_s * NSEC)
+	if (!fr)
 		return drop(ctx, cfg, p, PAL_DROP_FRAGMENT, 0); /* not tied to an allowed flow */
+	if (now - fr->created_ns > cfg->frag_timeout_s * NSEC) {
+		__u32 slot = fr->org_slot;
+
+		if (!bpf_map_delete_elem(&frags, &k))
+			frag_count_removed(slot);
+		return drop(ctx, cfg, p, PAL_DROP_FRAGMENT, 0);
+	}
 	return deliver(ctx, p, cfg, fr->org_slot, fr->rule_slot, fr->verdict, 0, 0, now);
 }
 

@@ -44,28 +44,28 @@ order:
  * CPUs opening flows at once it may go over by one each. */
 static __always_inline int flow_quota_full(__u32 slot, __u32 quota)
 {
-	struct pal_org_flows *of;
-	__u64 *swept;
+	struct pal_org_counts *c;
+	struct pal_org_agent *a;
 
 	if (!quota)
 		return 0;
-	of = bpf_map_lookup_elem(&org_flows, &slot);
-	swept = bpf_map_lookup_elem(&org_flows_swept, &slot);
-	if (!of || !swept)
+	c = bpf_map_lookup_elem(&org_counts, &slot);
+	a = bpf_map_lookup_elem(&org_agent, &slot);
+	if (!c || !a)
 		return 1;
-	return (__s64)(of->created - of->removed - *swept) >= (__s64)quota;
+	return (__s64)(c->flows_created - c->flows_removed - a->flows_swept) >= (__s64)quota;
 }
 
 static __always_inline void flow_count(__u32 slot, int created)
 {
-	struct pal_org_flows *of = bpf_map_lookup_elem(&org_flows, &slot);
+	struct pal_org_counts *c = bpf_map_lookup_elem(&org_counts, &slot);
 
-	if (!of)
+	if (!c)
 		return;
 	if (created)
-		__sync_fetch_and_add(&of->created, 1);
+		__sync_fetch_and_add(&c->flows_created, 1);
 	else
-		__sync_fetch_and_add(&of->removed, 1);
+		__sync_fetch_and_add(&c->flows_removed, 1);
 }
 
 static __always_inline __u64 flow_timeout_ns(const struct pal_flow *f, __u8 proto,
@@ -147,9 +147,19 @@ static __always_inline void frag_key_of(const struct pal_pkt *p, struct pal_frag
 	k->inner_vlan = p->inner_vlan;
 }
 
-/* The first fragment of an allowed packet lets its later fragments follow.
- * A global function: its key and value live on its own stack, not in the
- * program's deepest call chain (512 bytes for all of it). */
+static __always_inline void frag_count_removed(__u32 slot)
+{
+	struct pal_org_counts *c = bpf_map_lookup_elem(&org_counts, &slot);
+
+	if (c)
+		__sync_fetch_and_add(&c->frags_removed, 1);
+}
+
+/* The first fragment of an allowed packet lets its later fragments follow,
+ * within its organisation's fragment quota: returns 0, or the drop reason
+ * of a first fragment there is no room to remember (its later fragments
+ * could not follow). A global function: its key and value live on its own
+ * stack, not in the program's deepest call chain (512 bytes for all of it). */
 __attribute__((noinline)) int pal_frag_remember(const struct pal_pkt *p, __u32 org_slot, __u32 rule_slot,
 						__u32 verdict, __u64 now)
 {
@@ -160,18 +170,24 @@ __attribute__((noinline)) int pal_frag_remember(const struct pal_pkt *p, __u32 o
 		.rule_slot = rule_slot,
 		.verdict = verdict,
 	};
+	struct pal_org_counts *c;
+	struct pal_org_agent *a;
 
 	if (!p)
-		return -1;
+		return PAL_DROP_INTERNAL;
 	frag_key_of(p, &k);
-	return bpf_map_update_elem(&frags, &k, &v, BPF_ANY);
-}
-
-static __always_inline void frag_remember(const struct pal_pkt *p, __u32 org_slot, __u32 rule_slot,
-					  __u8 verdict, __u64 now)
-{
-	if (p->frag == PAL_FRAG_FIRST)
-		pal_frag_remember(p, org_slot, rule_slot, verdict, now);
+	if (!bpf_map_update_elem(&frags, &k, &v, BPF_EXIST))
+		return 0; /* sent again: no new entry */
+	c = bpf_map_lookup_elem(&org_counts, &org_slot);
+	a = bpf_map_lookup_elem(&org_agent, &org_slot);
+	if (!c || !a)
+		return PAL_DROP_INTERNAL;
+	if ((__s64)(c->frags_created - c->frags_removed - a->frags_swept) >= (__s64)a->frag_quota)
+		return PAL_DROP_FRAGMENT_QUOTA;
+	if (bpf_map_update_elem(&frags, &k, &v, BPF_NOEXIST))
+		return PAL_DROP_FRAGMENT_QUOTA; /* the table is full, or it came in at once twice */
+	__sync_fetch_and_add(&c->frags_created, 1);
+	return 0;
 }
 
 #endif

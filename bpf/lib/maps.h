@@ -93,8 +93,10 @@ struct {
 	__type(value, struct pal_flow);
 } flows SEC(".maps");
 
+/* Not an LRU either: one sender's first fragments cannot flush another
+ * organisation's (org_agent's frag_quota each). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct pal_frag_key);
 	__type(value, struct pal_frag);
@@ -104,15 +106,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PAL_MAX_ORGS);
 	__type(key, __u32);
-	__type(value, struct pal_org_flows);
-} org_flows SEC(".maps");
+	__type(value, struct pal_org_counts);
+} org_counts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PAL_MAX_ORGS);
 	__type(key, __u32);
-	__type(value, __u64);
-} org_flows_swept SEC(".maps");
+	__type(value, struct pal_org_agent);
+} org_agent SEC(".maps");
 
 /* Egress ports XDP may redirect to: the attached interfaces. */
 struct {

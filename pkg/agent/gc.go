@@ -7,7 +7,8 @@ import (
 
 const flowSweepEvery = 10 * time.Second
 
-// startFlowGC sweeps idle flows in the background until stopped.
+// startFlowGC sweeps idle flows and expired first fragments in the
+// background until stopped: their room goes back to their organisation.
 func (a *Agent) startFlowGC(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -27,6 +28,9 @@ func (a *Agent) startFlowGC(ctx context.Context) (stop func()) {
 				}
 				if removed > 0 {
 					a.log.Debug("idle flows swept", "removed", removed, "live", live)
+				}
+				if _, err := a.dp.SweepFragments(); err != nil {
+					a.log.Error("sweep expired fragments", "err", err)
 				}
 			}
 		}

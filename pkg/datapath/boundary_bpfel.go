@@ -128,7 +128,8 @@ const (
 	BoundaryPalDropReasonPAL_DROP_ICMP_ERROR_SIZE     BoundaryPalDropReason = 23
 	BoundaryPalDropReasonPAL_DROP_FLOW_QUOTA          BoundaryPalDropReason = 24
 	BoundaryPalDropReasonPAL_DROP_FLOW_TABLE_FULL     BoundaryPalDropReason = 25
-	BoundaryPalDropReasonPAL_DROP__MAX                BoundaryPalDropReason = 26
+	BoundaryPalDropReasonPAL_DROP_FRAGMENT_QUOTA      BoundaryPalDropReason = 26
+	BoundaryPalDropReasonPAL_DROP__MAX                BoundaryPalDropReason = 27
 )
 
 type BoundaryPalDst struct {
@@ -317,10 +318,20 @@ type BoundaryPalOrg struct {
 	FlowQuota uint32
 }
 
-type BoundaryPalOrgFlows struct {
-	_       structs.HostLayout
-	Created uint64
-	Removed uint64
+type BoundaryPalOrgAgent struct {
+	_          structs.HostLayout
+	FlowsSwept uint64
+	FragsSwept uint64
+	FragQuota  uint32
+	Pad        uint32
+}
+
+type BoundaryPalOrgCounts struct {
+	_            structs.HostLayout
+	FlowsCreated uint64
+	FlowsRemoved uint64
+	FragsCreated uint64
+	FragsRemoved uint64
 }
 
 type BoundaryPalOrgState uint32
@@ -417,9 +428,9 @@ const (
 	BoundaryMapIngresses      = "ingresses"
 	BoundaryMapLogBuckets     = "log_buckets"
 	BoundaryMapObsStats       = "obs_stats"
+	BoundaryMapOrgAgent       = "org_agent"
+	BoundaryMapOrgCounts      = "org_counts"
 	BoundaryMapOrgFacing      = "org_facing"
-	BoundaryMapOrgFlows       = "org_flows"
-	BoundaryMapOrgFlowsSwept  = "org_flows_swept"
 	BoundaryMapOrgStats       = "org_stats"
 	BoundaryMapOrgs           = "orgs"
 	BoundaryMapPortRanges     = "port_ranges"
@@ -495,9 +506,9 @@ type BoundaryMapSpecs struct {
 	Ingresses     *ebpf.MapSpec `ebpf:"ingresses"`
 	LogBuckets    *ebpf.MapSpec `ebpf:"log_buckets"`
 	ObsStats      *ebpf.MapSpec `ebpf:"obs_stats"`
+	OrgAgent      *ebpf.MapSpec `ebpf:"org_agent"`
+	OrgCounts     *ebpf.MapSpec `ebpf:"org_counts"`
 	OrgFacing     *ebpf.MapSpec `ebpf:"org_facing"`
-	OrgFlows      *ebpf.MapSpec `ebpf:"org_flows"`
-	OrgFlowsSwept *ebpf.MapSpec `ebpf:"org_flows_swept"`
 	OrgStats      *ebpf.MapSpec `ebpf:"org_stats"`
 	Orgs          *ebpf.MapSpec `ebpf:"orgs"`
 	PortRanges    *ebpf.MapSpec `ebpf:"port_ranges"`
@@ -549,9 +560,9 @@ type BoundaryMaps struct {
 	Ingresses     *ebpf.Map `ebpf:"ingresses"`
 	LogBuckets    *ebpf.Map `ebpf:"log_buckets"`
 	ObsStats      *ebpf.Map `ebpf:"obs_stats"`
+	OrgAgent      *ebpf.Map `ebpf:"org_agent"`
+	OrgCounts     *ebpf.Map `ebpf:"org_counts"`
 	OrgFacing     *ebpf.Map `ebpf:"org_facing"`
-	OrgFlows      *ebpf.Map `ebpf:"org_flows"`
-	OrgFlowsSwept *ebpf.Map `ebpf:"org_flows_swept"`
 	OrgStats      *ebpf.Map `ebpf:"org_stats"`
 	Orgs          *ebpf.Map `ebpf:"orgs"`
 	PortRanges    *ebpf.Map `ebpf:"port_ranges"`
@@ -577,9 +588,9 @@ func (m *BoundaryMaps) Close() error {
 		m.Ingresses,
 		m.LogBuckets,
 		m.ObsStats,
+		m.OrgAgent,
+		m.OrgCounts,
 		m.OrgFacing,
-		m.OrgFlows,
-		m.OrgFlowsSwept,
 		m.OrgStats,
 		m.Orgs,
 		m.PortRanges,

@@ -42,7 +42,7 @@ type Datapath struct {
 	onFlowEnd func(EndedFlow)      // flow-log end records from the sweep
 	carry     map[string]*ebpf.Map // pinned state maps of an earlier layout, until CarryOver
 	flowQuota uint32               // Settings.FlowQuota
-	sweptMu   sync.Mutex           // the agent's side of the flow counts (quota.go)
+	agentMu   sync.Mutex           // org_agent, the agent's side of the quotas (quota.go)
 }
 
 // Open loads the boundary program. Maps already pinned under the pin path

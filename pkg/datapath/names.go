@@ -31,6 +31,7 @@ var dropReasonNames = map[BoundaryPalDropReason]string{
 	BoundaryPalDropReasonPAL_DROP_ICMP_ERROR_SIZE:     "icmp_error_size",
 	BoundaryPalDropReasonPAL_DROP_FLOW_QUOTA:          "flow_quota",
 	BoundaryPalDropReasonPAL_DROP_FLOW_TABLE_FULL:     "flow_table_full",
+	BoundaryPalDropReasonPAL_DROP_FRAGMENT_QUOTA:      "fragment_quota",
 }
 
 // DropReasonName names a datapath drop reason.

@@ -49,6 +49,9 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 		return PublishResult{}, err
 	}
 	t.setSlots(c, orgSlots, ruleSlots)
+	if err := dp.setFragQuotas(c, orgSlots); err != nil {
+		return PublishResult{}, err
+	}
 	if wait := graceAfterFlip - time.Since(dp.lastFlip.at); wait > 0 && !dp.fresh {
 		time.Sleep(wait)
 	}

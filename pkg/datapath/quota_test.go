@@ -13,16 +13,26 @@ import (
 // zeroFlowCounts zeroes every organisation's flow counts, for a test that
 // empties the flow table behind the datapath's back.
 func zeroFlowCounts(dp *Datapath) error {
-	n := dp.Maps().OrgFlows.MaxEntries()
+	n := dp.Maps().OrgCounts.MaxEntries()
 	keys := make([]uint32, n)
 	for i := range keys {
 		keys[i] = uint32(i)
 	}
-	if _, err := dp.Maps().OrgFlows.BatchUpdate(keys, make([]BoundaryPalOrgFlows, n), nil); err != nil {
+	if _, err := dp.Maps().OrgCounts.BatchUpdate(keys, make([]BoundaryPalOrgCounts, n), nil); err != nil {
 		return fmt.Errorf("zero flow counts: %w", err)
 	}
-	if _, err := dp.Maps().OrgFlowsSwept.BatchUpdate(keys, make([]uint64, n), nil); err != nil {
-		return fmt.Errorf("zero flow counts: %w", err)
+	dp.agentMu.Lock() // keep the fragment quotas publish set
+	defer dp.agentMu.Unlock()
+	for _, k := range keys {
+		var a BoundaryPalOrgAgent
+		if err := dp.Maps().OrgAgent.Lookup(k, &a); err != nil {
+			return err
+		}
+		if a.FlowsSwept|a.FragsSwept != 0 {
+			if err := dp.Maps().OrgAgent.Put(k, BoundaryPalOrgAgent{FragQuota: a.FragQuota}); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -138,4 +148,35 @@ func TestFlowQuotaEarlyDrop(t *testing.T) {
 	}
 	h.expect(t, "org0", packets.Build(tcp(alpha4, web4, 48203, 443, packets.SYN)), xdpPass, "")
 	h.expect(t, "svc0", packets.Build(tcp(web4, alpha4, 443, 48201, packets.ACK)), xdpPass, "") // the answered one lives
+}
+
+// TestFragmentQuota: an organisation's first fragments fill at most its
+// share of the fragment table; expired ones give their room back.
+func TestFragmentQuota(t *testing.T) {
+	h := newHarness(t)
+	h.publish("testdata/policy")
+	share := int(h.dp.Maps().Frags.MaxEntries()) / 3
+	first := func(id uint32) []byte {
+		return packets.Build(withFrag(udp(alpha4, web4, 48301, 5005), id, 0, true))
+	}
+	for id := uint32(1); id <= uint32(share); id++ {
+		if got := h.run(t, "org0", first(id)); got != xdpPass {
+			t.Fatalf("first fragment %d of %d: action %d, want pass", id, share, got)
+		}
+	}
+	h.expect(t, "org0", first(1), xdpPass, "") // sent again: no new entry
+	h.expect(t, "org0", first(uint32(share)+1), xdpDrop, "fragment_quota")
+	// Another organisation's room is its own.
+	h.expect(t, "org1", packets.Build(withFrag(tcp(gamma4, web4, 48302, 443, packets.SYN), 7, 0, true)), xdpPass, "")
+	h.expect(t, "org1", packets.Build(withFrag(tcp(gamma4, web4, 48302, 443, packets.SYN), 7, 185, false)), xdpPass, "")
+	to := DefaultTimeouts()
+	to.Fragment = time.Second
+	if err := h.dp.Configure(Settings{Timeouts: to}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	if removed, err := h.dp.SweepFragments(); err != nil || removed != share+1 {
+		t.Fatalf("sweep removed %d (%v), want %d", removed, err, share+1)
+	}
+	h.expect(t, "org0", first(uint32(share)+1), xdpPass, "")
 }
