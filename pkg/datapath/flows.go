@@ -90,8 +90,8 @@ type EndedFlow struct {
 	Flow BoundaryPalFlow
 }
 
-// OnFlowEnd sets what the sweep calls for each flow it removes. Flows the
-// LRU evicts under pressure end silently: the kernel does not say which.
+// OnFlowEnd sets what the sweep calls for each flow it removes. Flows an
+// apply cuts end without a record.
 func (dp *Datapath) OnFlowEnd(fn func(EndedFlow)) {
 	dp.mu.Lock()
 	defer dp.mu.Unlock()

@@ -44,12 +44,12 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 var (
 	buildDesc        = desc("palisade_build_info", "The running palisaded's version (value 1).", "version", "goversion")
 	flowsLiveDesc    = desc("palisade_flow_table_entries", "Flows in the flow table now, counted at scrape time.")
-	flowsCapDesc     = desc("palisade_flow_table_capacity", "Flows the table can hold before the LRU evicts the least recently used.")
+	flowsCapDesc     = desc("palisade_flow_table_capacity", "Flows the table can hold; it never evicts: past it (or an organisation's quota) new flows are refused.")
 	flowsCreatedDesc = desc("palisade_flows_created_total", "Flows the datapath created.")
 	flowsRemovedDesc = desc("palisade_flows_removed_total",
 		"Flows removed for idling out: by the agent's sweep, or by the datapath when a new packet found one expired.", "by")
 	evictionsDesc = desc("palisade_flow_table_evictions_total",
-		"Estimated flows the LRU pushed out before they idled out and were removed (created - live - removed; flows created during the scrape blur it, so it is held monotonic). Rising means the table is too small.")
+		"Estimated flows that ended other than by idling out (created - live - removed): flows an apply cut. The table no longer evicts (issue 17); flows created during the scrape blur it, so it is held monotonic.")
 	generationDesc = desc("palisade_policy_generation", "The policy generation slot in force (0 or 1).")
 	applyOKDesc    = desc("palisade_policy_last_apply_success", "1 when the last apply of the rules succeeded, 0 when it was refused (the earlier policy stays).")
 	applyTimeDesc  = desc("palisade_policy_last_apply_timestamp_seconds", "When the rules were last applied (or refused).")
