@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"text/tabwriter"
 
@@ -114,6 +115,36 @@ func printStatus(g *globals, r *control.Status) {
 			fmt.Fprintf(w, "%s\t%d\n", reason, n)
 		}
 	}
+	printFlowUse(w, r.Flows)
+}
+
+// printFlowUse shows each organisation's flows against its quota: at its
+// quota its new flows are refused (flow_quota).
+func printFlowUse(w io.Writer, f control.FlowsStatus) {
+	if f.TableSize == 0 && len(f.Orgs) == 0 {
+		return // an agent or pins older than flow quotas
+	}
+	var total uint64
+	for _, u := range f.Orgs {
+		total += u.InUse
+	}
+	fmt.Fprintf(w, "\nflow table\t%d entries, %d in use\n", f.TableSize, total)
+	fmt.Fprintln(w, "\nORGANISATION\tFLOWS IN USE\tQUOTA\tOF QUOTA")
+	for _, org := range sortedKeys(f.Orgs) {
+		u := f.Orgs[org]
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\n", org, u.InUse, u.Quota, ofQuota(u))
+	}
+}
+
+func ofQuota(u datapath.FlowUse) string {
+	if u.Quota == 0 {
+		return "-"
+	}
+	s := fmt.Sprintf("%.0f%%", 100*float64(u.InUse)/float64(u.Quota))
+	if u.InUse >= uint64(u.Quota) {
+		s += " AT QUOTA: new flows refused"
+	}
+	return s
 }
 
 func sortedKeys[V any](m map[string]V) []string {

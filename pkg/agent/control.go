@@ -67,5 +67,9 @@ func (a *Agent) Status() (*control.Status, error) {
 	if st.Forwarded, err = c.ForwardCounts(); err != nil {
 		return nil, err
 	}
+	st.Flows.TableSize = c.FlowTableCapacity()
+	if st.Flows.Orgs, err = a.dp.FlowUse(); err != nil {
+		return nil, err
+	}
 	return st, nil
 }

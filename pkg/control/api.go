@@ -10,6 +10,14 @@ type Status struct {
 	Orgs       map[string]map[string]datapath.Counter `json:"organisations"`
 	Drops      map[string]datapath.Counter            `json:"drops"`
 	Forwarded  map[string]datapath.Counter            `json:"forwarded"`
+	Flows      FlowsStatus                            `json:"flows"`
+}
+
+// FlowsStatus is the flow table's size and what each organisation holds
+// of it against its quota (issue 17).
+type FlowsStatus struct {
+	TableSize uint32                      `json:"table_size"`
+	Orgs      map[string]datapath.FlowUse `json:"organisations"`
 }
 
 // InterfaceStatus is one attached interface.

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/palisade-psn/palisade/pkg/control"
+	"github.com/palisade-psn/palisade/pkg/datapath"
+)
+
+func statusAgent(t *testing.T) string {
+	return fakeAgent(t, func(s *control.Server) {
+		s.Handle("GET /v1/status", func(*http.Request) (any, error) {
+			return control.Status{
+				Interfaces: []control.InterfaceStatus{{Interface: "org0", Mode: "native"}},
+				Policy:     control.PolicyStatus{PolicyState: datapath.PolicyState{Loaded: true, Generation: 1}, Digest: "3fa51f62", Organisations: 2, Rules: 5},
+				Orgs:       map[string]map[string]datapath.Counter{"surrey-cc": {"allow": {Packets: 10, Bytes: 1000}}},
+				Drops:      map[string]datapath.Counter{"flow_quota": {Packets: 40960}},
+				Flows: control.FlowsStatus{TableSize: 262144, Orgs: map[string]datapath.FlowUse{
+					"surrey-cc": {InUse: 3, Quota: 131072},
+					"elmbridge": {InUse: 131072, Quota: 131072},
+				}},
+			}, nil
+		})
+	})
+}
+
+func TestStatusFlowQuotas(t *testing.T) {
+	sock := statusAgent(t)
+	out, err := runCLI(t, "--socket", sock, "status")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	for _, want := range []string{
+		"flow table 262144 entries, 131075 in use",
+		"elmbridge     131072  131072  100% AT QUOTA: new flows refused",
+		"surrey-cc     3       131072  0%\n",
+		"flow_quota        40960",
+	} {
+		if !strings.Contains(squeeze(out), squeeze(want)) {
+			t.Errorf("palisade status lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = runCLI(t, "--socket", sock, "status", "-o", "json")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	var st struct {
+		Flows struct {
+			TableSize uint32 `json:"table_size"`
+			Orgs      map[string]struct {
+				InUse uint64 `json:"in_use"`
+				Quota uint32 `json:"quota"`
+			} `json:"organisations"`
+		} `json:"flows"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err, out)
+	}
+	if st.Flows.TableSize != 262144 || st.Flows.Orgs["elmbridge"].InUse != 131072 || st.Flows.Orgs["surrey-cc"].Quota != 131072 {
+		t.Errorf("palisade status -o json flows = %+v\n%s", st.Flows, out)
+	}
+}
+
+// squeeze folds runs of spaces, so the test does not pin tabwriter's padding.
+func squeeze(s string) string { return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' }), " ") }
