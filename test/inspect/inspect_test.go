@@ -24,6 +24,7 @@ func TestInspection(t *testing.T) {
 	t.Run("dns", func(t *testing.T) { testDNS(t, il) })
 	t.Run("clienthello in ip fragments", func(t *testing.T) { testFragments(t, il) })
 	t.Run("clienthello segments reordered", func(t *testing.T) { testReordered(t, il) })
+	t.Run("one organisation floods its inspected rule", func(t *testing.T) { testOrgFlood(t, il) })
 	t.Run("agent gone", func(t *testing.T) { testAgentGone(t, il) })
 }
 
