@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"text/tabwriter"
 
@@ -80,7 +81,25 @@ func pinnedStatus(pin string) (*control.Status, error) {
 	if r.Forwarded, err = p.Counters().ForwardCounts(); err != nil {
 		return nil, err
 	}
+	if r.Flows, err = pinnedFlows(p); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// pinnedFlows reads the flow quotas; pins of an agent older than them
+// have none to show.
+func pinnedFlows(p *datapath.Pinned) (control.FlowsStatus, error) {
+	var f control.FlowsStatus
+	var err error
+	if f.TableSize, err = p.FlowTableSize(); err != nil {
+		return f, err
+	}
+	f.Orgs, err = p.FlowUse()
+	if errors.Is(err, os.ErrNotExist) {
+		return f, nil
+	}
+	return f, err
 }
 
 func printStatus(g *globals, r *control.Status) {

@@ -65,4 +65,6 @@ func TestStatusFlowQuotas(t *testing.T) {
 }
 
 // squeeze folds runs of spaces, so the test does not pin tabwriter's padding.
-func squeeze(s string) string { return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' }), " ") }
+func squeeze(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' }), " ")
+}
