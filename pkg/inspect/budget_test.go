@@ -126,8 +126,9 @@ func TestBudgetQuota(t *testing.T) {
 	if a := b.syn(slotClosed, 1300); a != actAccept || b.evicted("surrey-cc", evictDecided) != 1 {
 		t.Errorf("new flow in a freed slot: %v, evictions %v (want none more)", a, b.evicted("surrey-cc", evictDecided))
 	}
-	if a := b.syn(slotClosed, 1301); a != actAccept || b.tracked(1001) || b.evicted("surrey-cc", evictDecided) != 2 {
-		t.Errorf("at quota again: %v, oldest decided still tracked %v", a, b.tracked(1001))
+	// The sweep decides 1001 and 1002 in map order: either may be older.
+	if a := b.syn(slotClosed, 1301); a != actAccept || b.tracked(1001) == b.tracked(1002) || b.evicted("surrey-cc", evictDecided) != 2 {
+		t.Errorf("at quota again: %v, timed-out flows still tracked %v %v; want one given way", a, b.tracked(1001), b.tracked(1002))
 	}
 	if s := b.shed("surrey-cc", shedQuota, "closed"); s != 1 {
 		t.Errorf("shed %v, want still 1", s)
