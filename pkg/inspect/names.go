@@ -1,10 +1,3 @@
-// Package inspect decides flagged flows in userspace: the XDP program
-// passes an inspected flow's packets to the kernel with a mark, netfilter
-// queues them (NFQUEUE), and the inspector reads the first bytes of the
-// flow — a TLS ClientHello's server name, an HTTP/1.x Host, DNS question
-// names — checks them against the rule's allowed names, and writes the
-// verdict back into the XDP flow table, so the rest of the flow never
-// comes here again.
 package inspect
 
 import "strings"

@@ -1,0 +1,32 @@
+// Package inspect decides flagged flows in userspace: the XDP program
+// passes an inspected flow's packets to the kernel with a mark, netfilter
+// queues them (NFQUEUE), and the inspector reads the first bytes of the
+// flow — a TLS ClientHello's server name, an HTTP/1.x Host, DNS question
+// names — checks them against the rule's allowed names, and writes the
+// verdict back into the XDP flow table, so the rest of the flow never
+// comes here again.
+//
+// The tracker and the queues are shared by every organisation, so each
+// organisation has a budget in them (budget.go), enforced here, where the
+// tracker is written: at most its quota of tracked flows (a fair share,
+// or the agent's inspect.org_flow_quota), its own flows making room for
+// its new one (decided, then unreplied, then quiet ones; never one
+// carrying data, never another organisation's), and with none to give
+// its new flow takes its rule's failure mode, counted per organisation.
+//
+// The queues are kept as they are, one set per failure mode, rather than
+// one per organisation: netfilter sees only the datapath's mark, not the
+// organisation, and a queue per organisation would mean a consumer and
+// 4,096 kernel slots each. What one organisation can occupy in a queue
+// for long is what the inspector holds there (segments of a split name
+// awaiting the decision), so that is what is bounded per organisation:
+// a quarter of a queue; past it the organisation's segments pass one by
+// one as after holdSegments, the completing one still waiting for the
+// verdict, so none of its flows is decided uninspected. The rest of a
+// queue is read first come, first served; a flood faster than the
+// inspector reads is for the datapath's per-organisation flow quotas.
+//
+// A fail-closed flow it cannot decide is refused, never passed. It imports the
+// datapath's flow table API and the rules' inspect blocks; the agent
+// imports it.
+package inspect
