@@ -158,16 +158,11 @@ func (dp *Datapath) orgUse() ([]orgUse, error) {
 		if err := dp.objs.Orgs.Lookup(cfg.ActiveGen*caps.orgs+uint32(i), &org); err != nil {
 			return nil, fmt.Errorf("read organisation %s: %w", o.ID, err)
 		}
-		var c BoundaryPalOrgCounts
-		var a BoundaryPalOrgAgent
-		if err := dp.objs.OrgCounts.Lookup(org.Slot, &c); err != nil {
+		use, err := flowsInUse(dp.objs.OrgCounts, dp.objs.OrgAgent, org.Slot)
+		if err != nil {
 			return nil, fmt.Errorf("read flows of %s: %w", o.ID, err)
 		}
-		if err := dp.objs.OrgAgent.Lookup(org.Slot, &a); err != nil {
-			return nil, fmt.Errorf("read flows of %s: %w", o.ID, err)
-		}
-		use := int64(c.FlowsCreated - c.FlowsRemoved - a.FlowsSwept)
-		out = append(out, orgUse{o.ID, org.Slot, FlowUse{InUse: uint64(max(use, 0)), Quota: org.FlowQuota}})
+		out = append(out, orgUse{o.ID, org.Slot, FlowUse{InUse: use, Quota: org.FlowQuota}})
 	}
 	return out, nil
 }

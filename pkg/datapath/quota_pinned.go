@@ -62,7 +62,8 @@ func (p *Pinned) FlowTableSize() (uint32, error) {
 }
 
 // flowsInUse is what an organisation slot holds of the flow table: the
-// program's created - removed, less what the agent removed (quota.go).
+// program's created - removed, less what the agent removed (quota.go);
+// the agent's datapath and the pinned reader both count this way.
 func flowsInUse(counts, agent *ebpf.Map, slot uint32) (uint64, error) {
 	var c BoundaryPalOrgCounts
 	var a BoundaryPalOrgAgent
