@@ -6,6 +6,7 @@
 #define PALISADE_ABI_H
 
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 
 /* Capacities. Policy tables hold two generations at once (the active one and
  * the one being built), so the array maps below are 2x these. */
@@ -64,7 +65,8 @@ enum pal_drop_reason {
 	PAL_DROP_FLOW_QUOTA = 24,         /* a new flow of an organisation holding its quota of flows */
 	PAL_DROP_FLOW_TABLE_FULL = 25,    /* a new flow with no room left (quotas oversubscribed) */
 	PAL_DROP_FRAGMENT_QUOTA = 26,     /* a first fragment of an organisation holding its fragment quota */
-	PAL_DROP__MAX = 27,
+	PAL_DROP_RATE_LIMITED = 27,       /* over an organisation's rate limit (new flows, packets or bytes) */
+	PAL_DROP__MAX = 28,
 };
 
 /* Where an allowed packet went: forwarded in XDP, or handed to the stack. */
@@ -88,6 +90,31 @@ enum pal_proto_class {
 
 enum pal_config_flags {
 	PAL_CFG_FORWARD = 1 << 0, /* forward allowed packets in XDP (fib lookup + redirect) */
+	PAL_CFG_RATE_LIMITS = 1 << 1, /* some organisation has a rate limit: look org_rates up */
+};
+
+/* Refusals counted per organisation (org_refusals[slot * PAL_REFUSAL__MAX
+ * + reason - PAL_REFUSAL_FIRST]): the drop reasons of its budgets. */
+#define PAL_REFUSAL_FIRST PAL_DROP_FLOW_QUOTA
+#define PAL_REFUSAL__MAX (PAL_DROP__MAX - PAL_REFUSAL_FIRST)
+
+enum pal_rate_kind {
+	PAL_RATE_FLOWS = 0,   /* new flows */
+	PAL_RATE_PACKETS = 1, /* packets it sends or receives, allowed ones */
+	PAL_RATE_BYTES = 2,
+	PAL_RATE__MAX = 3,
+};
+
+/* org_rates, by organisation slot: token buckets as GCRA (a theoretical
+ * arrival time per limit, advanced by each packet's cost, refused when it
+ * runs more than PAL_RATE_BURST_NS ahead of now: a second's worth of
+ * burst). Exact across CPUs under the lock. */
+#define PAL_RATE_BURST_NS 1000000000ULL
+struct pal_rate {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 tat[PAL_RATE__MAX];     /* ns, bpf_ktime_get_coarse_ns */
+	__u64 cost_ps[PAL_RATE__MAX]; /* picoseconds per flow, packet, byte; 0: no limit */
 };
 
 enum pal_ingress_kind {

@@ -13,6 +13,7 @@
 #include "lib/icmp.h"
 #include "lib/link.h"
 #include "lib/route.h"
+#include "lib/rate.h"
 #include "lib/observe.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -26,6 +27,8 @@ static __always_inline int drop(struct xdp_md *ctx, const struct pal_config *cfg
 {
 	count_drop(reason, p->len);
 	count_org(org_slot, PAL_VERDICT_DROP, p->len);
+	if (reason >= PAL_REFUSAL_FIRST)
+		count_refusal(org_slot, reason, p->len);
 	if (cfg->log_drop_sample)
 		log_drop(ctx, p, cfg, reason, org_slot);
 	if (cfg->capture_slot)
@@ -58,6 +61,8 @@ static __always_inline int deliver(struct xdp_md *ctx, const struct pal_pkt *p,
 {
 	int act = XDP_PASS, err;
 
+	if ((cfg->flags & PAL_CFG_RATE_LIMITS) && rate_over_packet(org_slot, p->len, now))
+		return drop(ctx, cfg, p, PAL_DROP_RATE_LIMITED, org_slot);
 	if (p->frag == PAL_FRAG_FIRST) {
 		err = pal_frag_remember(p, org_slot, rule_slot, verdict, now);
 		if (err)
@@ -263,6 +268,8 @@ static __always_inline int flow_start(struct xdp_md *ctx, const struct pal_pkt *
 		return drop(ctx, cfg, p, PAL_DROP_REVERSE_PATH, d.org_slot);
 	if (flow_quota_full(d.org_slot, d.flow_quota))
 		return drop(ctx, cfg, p, PAL_DROP_FLOW_QUOTA, d.org_slot);
+	if ((cfg->flags & PAL_CFG_RATE_LIMITS) && rate_over(d.org_slot, PAL_RATE_FLOWS, 1, now))
+		return drop(ctx, cfg, p, PAL_DROP_RATE_LIMITED, d.org_slot);
 
 	/* Never over another flow: one that came in at the same time from
 	 * elsewhere keeps its 5-tuple. */

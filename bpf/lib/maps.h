@@ -116,6 +116,20 @@ struct {
 	__type(value, struct pal_org_agent);
 } org_agent SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_MAX_ORGS * PAL_REFUSAL__MAX);
+	__type(key, __u32);
+	__type(value, struct pal_counter);
+} org_refusals SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PAL_MAX_ORGS);
+	__type(key, __u32);
+	__type(value, struct pal_rate);
+} org_rates SEC(".maps");
+
 /* Egress ports XDP may redirect to: the attached interfaces. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

@@ -37,6 +37,21 @@ static __always_inline void count_drop(__u32 reason, __u32 len)
 	}
 }
 
+/* An organisation's own budget refusals, by reason, for its counters. */
+static __always_inline void count_refusal(__u32 slot, __u32 reason, __u32 len)
+{
+	__u32 idx = slot * PAL_REFUSAL__MAX + (reason - PAL_REFUSAL_FIRST);
+	struct pal_counter *c;
+
+	if (reason < PAL_REFUSAL_FIRST || reason >= PAL_DROP__MAX)
+		return;
+	c = bpf_map_lookup_elem(&org_refusals, &idx);
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+}
+
 static __always_inline void count_fwd(__u32 path, __u32 len)
 {
 	struct pal_counter *c = bpf_map_lookup_elem(&fwd_stats, &path);

@@ -90,7 +90,8 @@ type BoundaryPalConfig struct {
 type BoundaryPalConfigFlags uint32
 
 const (
-	BoundaryPalConfigFlagsPAL_CFG_FORWARD BoundaryPalConfigFlags = 1
+	BoundaryPalConfigFlagsPAL_CFG_FORWARD     BoundaryPalConfigFlags = 1
+	BoundaryPalConfigFlagsPAL_CFG_RATE_LIMITS BoundaryPalConfigFlags = 2
 )
 
 type BoundaryPalCounter struct {
@@ -129,7 +130,8 @@ const (
 	BoundaryPalDropReasonPAL_DROP_FLOW_QUOTA          BoundaryPalDropReason = 24
 	BoundaryPalDropReasonPAL_DROP_FLOW_TABLE_FULL     BoundaryPalDropReason = 25
 	BoundaryPalDropReasonPAL_DROP_FRAGMENT_QUOTA      BoundaryPalDropReason = 26
-	BoundaryPalDropReasonPAL_DROP__MAX                BoundaryPalDropReason = 27
+	BoundaryPalDropReasonPAL_DROP_RATE_LIMITED        BoundaryPalDropReason = 27
+	BoundaryPalDropReasonPAL_DROP__MAX                BoundaryPalDropReason = 28
 )
 
 type BoundaryPalDst struct {
@@ -366,6 +368,17 @@ const (
 	BoundaryPalProtoClassPAL_CLASS__MAX BoundaryPalProtoClass = 3
 )
 
+type BoundaryPalRate struct {
+	_    structs.HostLayout
+	Lock struct {
+		_   structs.HostLayout
+		Val uint32
+	}
+	Pad    uint32
+	Tat    [3]uint64
+	CostPs [3]uint64
+}
+
 type BoundaryPalRuleCounter struct {
 	_         structs.HostLayout
 	Packets   uint64
@@ -431,6 +444,8 @@ const (
 	BoundaryMapOrgAgent       = "org_agent"
 	BoundaryMapOrgCounts      = "org_counts"
 	BoundaryMapOrgFacing      = "org_facing"
+	BoundaryMapOrgRates       = "org_rates"
+	BoundaryMapOrgRefusals    = "org_refusals"
 	BoundaryMapOrgStats       = "org_stats"
 	BoundaryMapOrgs           = "orgs"
 	BoundaryMapPortRanges     = "port_ranges"
@@ -509,6 +524,8 @@ type BoundaryMapSpecs struct {
 	OrgAgent      *ebpf.MapSpec `ebpf:"org_agent"`
 	OrgCounts     *ebpf.MapSpec `ebpf:"org_counts"`
 	OrgFacing     *ebpf.MapSpec `ebpf:"org_facing"`
+	OrgRates      *ebpf.MapSpec `ebpf:"org_rates"`
+	OrgRefusals   *ebpf.MapSpec `ebpf:"org_refusals"`
 	OrgStats      *ebpf.MapSpec `ebpf:"org_stats"`
 	Orgs          *ebpf.MapSpec `ebpf:"orgs"`
 	PortRanges    *ebpf.MapSpec `ebpf:"port_ranges"`
@@ -563,6 +580,8 @@ type BoundaryMaps struct {
 	OrgAgent      *ebpf.Map `ebpf:"org_agent"`
 	OrgCounts     *ebpf.Map `ebpf:"org_counts"`
 	OrgFacing     *ebpf.Map `ebpf:"org_facing"`
+	OrgRates      *ebpf.Map `ebpf:"org_rates"`
+	OrgRefusals   *ebpf.Map `ebpf:"org_refusals"`
 	OrgStats      *ebpf.Map `ebpf:"org_stats"`
 	Orgs          *ebpf.Map `ebpf:"orgs"`
 	PortRanges    *ebpf.Map `ebpf:"port_ranges"`
@@ -591,6 +610,8 @@ func (m *BoundaryMaps) Close() error {
 		m.OrgAgent,
 		m.OrgCounts,
 		m.OrgFacing,
+		m.OrgRates,
+		m.OrgRefusals,
 		m.OrgStats,
 		m.Orgs,
 		m.PortRanges,

@@ -67,7 +67,7 @@ func (dp *Datapath) Configure(s Settings) error {
 	if err != nil {
 		return err
 	}
-	c.Flags = 0
+	c.Flags &^= uint32(BoundaryPalConfigFlagsPAL_CFG_FORWARD) // rate limits are the policy's (publish)
 	if s.Forward {
 		c.Flags |= uint32(BoundaryPalConfigFlagsPAL_CFG_FORWARD)
 	}

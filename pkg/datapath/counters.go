@@ -34,11 +34,12 @@ type Counters struct {
 	orgStats, ruleStats, dropStats, fwdStats *ebpf.Map
 	slots                                    *slotRegistry
 	obsStats, flows                          *ebpf.Map // nil when read from old pins
+	orgRefusals                              *ebpf.Map // nil when read from old pins
 }
 
 func (dp *Datapath) counters() *Counters {
 	return &Counters{dp.objs.OrgStats, dp.objs.RuleStats, dp.objs.DropStats, dp.objs.FwdStats, dp.slots,
-		dp.objs.ObsStats, dp.objs.Flows}
+		dp.objs.ObsStats, dp.objs.Flows, dp.objs.OrgRefusals}
 }
 
 // Counters gives the datapath's counters.
@@ -106,6 +107,38 @@ func (c *Counters) OrgCounts() (map[string]map[string]Counter, error) {
 	}
 	return out, nil
 }
+
+// OrgRefusals returns each organisation's refusals by its budgets (flow
+// and fragment quotas, rate limits), by drop reason name. Reasons never
+// hit are absent.
+func (c *Counters) OrgRefusals() (map[string]map[string]Counter, error) {
+	out := map[string]map[string]Counter{}
+	if c.orgRefusals == nil {
+		return out, nil
+	}
+	names := c.slots.names(kindOrg)
+	nr := uint32(BoundaryPalDropReasonPAL_DROP__MAX - refusalFirst)
+	err := readPerCPU(c.orgRefusals, (maxSlot(names)+1)*nr, func(idx uint32, per []BoundaryPalCounter) error {
+		name, ok := names[idx/nr]
+		n := sum(per)
+		if !ok || n.Packets == 0 {
+			return nil
+		}
+		if out[name] == nil {
+			out[name] = map[string]Counter{}
+		}
+		out[name][DropReasonName(refusalFirst+BoundaryPalDropReason(idx%nr))] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read organisation refusals: %w", err)
+	}
+	return out, nil
+}
+
+// refusalFirst is PAL_REFUSAL_FIRST: the first drop reason counted per
+// organisation (org_refusals).
+const refusalFirst = BoundaryPalDropReasonPAL_DROP_FLOW_QUOTA
 
 // RuleCounts returns per-rule hits by rule name ("org/id").
 func (c *Counters) RuleCounts() (map[string]RuleCounter, error) {

@@ -32,6 +32,7 @@ var dropReasonNames = map[BoundaryPalDropReason]string{
 	BoundaryPalDropReasonPAL_DROP_FLOW_QUOTA:          "flow_quota",
 	BoundaryPalDropReasonPAL_DROP_FLOW_TABLE_FULL:     "flow_table_full",
 	BoundaryPalDropReasonPAL_DROP_FRAGMENT_QUOTA:      "fragment_quota",
+	BoundaryPalDropReasonPAL_DROP_RATE_LIMITED:        "rate_limited",
 }
 
 // DropReasonName names a datapath drop reason.

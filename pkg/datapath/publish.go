@@ -52,6 +52,10 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 	if err := dp.setFragQuotas(c, orgSlots); err != nil {
 		return PublishResult{}, err
 	}
+	rated, err := dp.setRates(c, orgSlots)
+	if err != nil {
+		return PublishResult{}, err
+	}
 	if wait := graceAfterFlip - time.Since(dp.lastFlip.at); wait > 0 && !dp.fresh {
 		time.Sleep(wait)
 	}
@@ -81,6 +85,10 @@ func (dp *Datapath) Publish(c *policy.Compiled, attached []string) (PublishResul
 		return PublishResult{}, err
 	}
 	cfg.ActiveGen, cfg.PolicyLoaded = gen, 1
+	cfg.Flags &^= uint32(BoundaryPalConfigFlagsPAL_CFG_RATE_LIMITS)
+	if rated {
+		cfg.Flags |= uint32(BoundaryPalConfigFlagsPAL_CFG_RATE_LIMITS)
+	}
 	if err := dp.objs.Config.Put(uint32(0), &cfg); err != nil {
 		return PublishResult{}, fmt.Errorf("activate generation %d: %w", gen, err)
 	}

@@ -27,7 +27,9 @@ func Compile(p *rules.Policy) *Compiled {
 	for i, o := range p.Orgs {
 		org := Org{ID: o.ID, Suspended: o.State == rules.StateSuspended, Ruleset: i + 1}
 		if o.Limits != nil {
-			org.FlowQuota = o.Limits.Flows
+			l := o.Limits
+			org.FlowQuota, org.NewFlowsPerSecond, org.PacketsPerSecond, org.BytesPerSecond =
+				l.Flows, l.NewFlowsPerSecond, l.PacketsPerSecond, l.BytesPerSecond
 		}
 		c.Orgs = append(c.Orgs, org)
 		c.Rulesets = append(c.Rulesets, c.compileRuleset(orgEntries(c, o)))

@@ -60,6 +60,10 @@ type Org struct {
 	Suspended bool
 	Ruleset   int
 	FlowQuota uint32 `json:",omitempty"` // flows it may hold at once; 0: the gateway's default (digests of policies without it unchanged)
+	// Rates per second, 0: none (rules.Limits).
+	NewFlowsPerSecond uint64 `json:",omitempty"`
+	PacketsPerSecond  uint64 `json:",omitempty"`
+	BytesPerSecond    uint64 `json:",omitempty"`
 }
 
 // Ingress is where traffic enters; its sources tell which organisation.

@@ -43,7 +43,17 @@ limits:
   flows: 100
   bandwidth: 10
 `},
-			want: []string{`org.yaml:7:3: unknown field "bandwidth" in limits; allowed: flows`},
+			want: []string{`org.yaml:7:3: unknown field "bandwidth" in limits; allowed: flows, new_flows_per_second, packets_per_second, bytes_per_second`},
+		},
+		{
+			name: "rate limit out of range",
+			files: map[string]string{"org.yaml": `organisation: a
+name: A
+ingress: [{interface: org0}]
+prefixes: [198.18.1.0/24]
+limits: {packets_per_second: -1}
+`},
+			want: []string{`org.yaml:5:30: limits.packets_per_second -1: want 1 to 12500000000`},
 		},
 		{
 			name: "misspelt rule field",

@@ -6,14 +6,21 @@ import "gopkg.in/yaml.v3"
 // (issue 17); zero fields take the gateway's defaults.
 type Limits struct {
 	Flows uint32 // flow-table entries at once: its new flows past this are refused (flow_quota)
-	Pos   Pos
+	// Rates per second (0: none): new flows, and the packets and bytes of
+	// its allowed traffic, both ways. Past one, refused as rate_limited,
+	// with a second's worth of burst.
+	NewFlowsPerSecond, PacketsPerSecond, BytesPerSecond uint64
+	Pos                                                 Pos
 }
+
+// maxRate bounds a rate: 100 Gbit/s in bytes, more than any gateway.
+const maxRate = 12_500_000_000
 
 // maxFlowQuota is the largest flow table the datapath can be given.
 const maxFlowQuota = 1 << 26
 
 func (d *decoder) limits(n *yaml.Node) *Limits {
-	f, ok := d.fields(n, "limits", "flows")
+	f, ok := d.fields(n, "limits", "flows", "new_flows_per_second", "packets_per_second", "bytes_per_second")
 	if !ok {
 		return nil
 	}
@@ -24,6 +31,21 @@ func (d *decoder) limits(n *yaml.Node) *Limits {
 			d.errorf(resolve(e.val), "limits.flows %d: want 1 to %d flows", v, maxFlowQuota)
 		} else if ok {
 			l.Flows = uint32(v)
+		}
+	}
+	for _, r := range []struct {
+		key string
+		dst *uint64
+	}{{"new_flows_per_second", &l.NewFlowsPerSecond}, {"packets_per_second", &l.PacketsPerSecond}, {"bytes_per_second", &l.BytesPerSecond}} {
+		e, ok := f[r.key]
+		if !ok {
+			continue
+		}
+		v, ok := d.integer(e.val, r.key)
+		if ok && (v < 1 || v > maxRate) {
+			d.errorf(resolve(e.val), "limits.%s %d: want 1 to %d", r.key, v, int64(maxRate))
+		} else if ok {
+			*r.dst = uint64(v)
 		}
 	}
 	return l
