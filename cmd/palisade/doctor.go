@@ -26,6 +26,9 @@ that it exists, its driver, native XDP support, XDP programs of others already
 attached (a conflict), and receive VLAN offload. Then that the route to the first
 address of each organisation's prefixes leads back through its ingress (or, for a
 VLAN ingress, its VLAN device): the boundary drops other flows as reverse_path.
+Last, what the flow and fragment tables cost against the host's memory (warn past a
+quarter of it), and whether the organisations' flow quotas fit the flow table (warn
+when they add up past it, or when a fair share is under 256 flows).
 
 Native XDP support is learnt by attaching a program that passes every packet, in
 driver mode, to an interface that has no XDP program, and removing it at once. Some

@@ -70,6 +70,7 @@ func Run(h Host, o Options) *Report {
 		add(checkInterface(h, t, ifname)...)
 	}
 	add(checkRoutesBack(h, t)...)
+	add(checkTableSizes(h, t)...)
 	add(checkPinned(h, t))
 	r.OK = r.Counts()[Fail] == 0
 	return r

@@ -122,6 +122,16 @@ func TestChecks(t *testing.T) {
 			"route back@nhs-trust":     {Warn, "is routed through org1.200, not back through its ingress org1 VLAN 300 (org1 itself or its VLAN 300 device)"},
 			"route back@surrey-police": {Warn, "is routed through org1.300"},
 		}},
+		{name: "table sizes fit", want: map[string]want{
+			"table memory": {OK, "flow table 262144 entries and fragment table 16384: 48 MiB of kernel memory, allocated at load whatever the traffic, of the host's 8192 MiB"},
+			"flow quotas":  {OK, "5 organisations' quotas add up to 262140 of the flow table's 262144 entries (fair share 52428)"},
+		}},
+		{name: "tables too large for the host", host: func(h *fakeHost) { h.memTotal = 128 << 20 },
+			want: map[string]want{"table memory": {Warn, "more than a quarter of the host's 128 MiB; lower flow_table_size"}}},
+		{name: "quotas past the table", config: "flow_quota: 100000\n",
+			want: map[string]want{"flow quotas": {Warn, "add up to 500000, past the flow table's 262144 entries"}}},
+		{name: "a fair share too small", config: "flow_table_size: 1000\n",
+			want: map[string]want{"flow quotas": {Warn, "5 organisation(s) may hold fewer than 256 flows ([elmbridge-bc mole-valley-dc nhs-trust] and 2 more): a fair share of 1000 entries over 5 organisations is 200"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := healthyHost()

@@ -34,6 +34,7 @@ type fakeHost struct {
 	probedIface []string
 	routes      map[string]RouteDev // address -> where it is routed; absent: no route
 	vlans       []datapath.VLANDev
+	memTotal    uint64
 }
 
 func healthyHost() *fakeHost {
@@ -48,9 +49,12 @@ func healthyHost() *fakeHost {
 		offloads: map[string]map[string]string{
 			"org0": {"rx-vlan-offload": "off"}, "org1": {"rx-vlan-offload": "off"},
 		},
-		routes: exampleRoutes(),
+		routes:   exampleRoutes(),
+		memTotal: 8 << 30,
 	}
 }
+
+func (f *fakeHost) MemTotal() (uint64, error) { return f.memTotal, nil }
 
 // exampleRoutes routes the example rules' prefixes as the standard lab
 // does: surrey-cc and mole-valley-dc (1, 2) to org0, the police link and

@@ -48,6 +48,8 @@ type Host interface {
 	RouteDev(addr netip.Addr) (RouteDev, error)
 	// VLANDevices are the host's VLAN devices (/proc/net/vlan/config).
 	VLANDevices() ([]datapath.VLANDev, error)
+	// MemTotal is the host's memory in bytes (/proc/meminfo MemTotal).
+	MemTotal() (uint64, error)
 }
 
 // Link is an interface as the kernel reports it.

@@ -207,3 +207,18 @@ func parseOffloads(out string) map[string]string {
 	}
 	return feats
 }
+
+// MemTotal reads MemTotal from /proc/meminfo.
+func (System) MemTotal() (uint64, error) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb uint64
+		if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil {
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("/proc/meminfo has no MemTotal")
+}

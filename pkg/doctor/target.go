@@ -21,7 +21,9 @@ type target struct {
 	vlanIfaces map[string]bool // interfaces some rule's ingress names with a VLAN
 	probe      bool            // may attach the pass-all probe program
 	policy     *rules.Policy   // the rules, nil if none loaded
-	results    []Result        // the config and rules checks
+	// flowTableSize and flowQuota are the config's (0: built-in, fair share).
+	flowTableSize, flowQuota uint32
+	results                  []Result // the config and rules checks
 }
 
 // loadTarget reads the config and its rules the way palisaded does. A
@@ -37,6 +39,7 @@ func loadTarget(h Host, o Options) *target {
 		t.results = append(t.results, fail("config", "%s", firstLines(err.Error(), 4)))
 	default:
 		t.configured, t.mode, t.pinPath = cfg.Interfaces, cfg.XDPMode, cfg.PinPath
+		t.flowTableSize, t.flowQuota = cfg.FlowTableSize, cfg.FlowQuota
 		t.results = append(t.results, ok("config", "%s: interfaces %v, xdp_mode %s", o.ConfigPath, cfg.Interfaces, cfg.XDPMode))
 		t.results = append(t.results, t.loadRules(cfg.Rules))
 	}
