@@ -72,13 +72,16 @@ func (dp *Datapath) updateAgent(n map[uint32]int64, f func(*BoundaryPalOrgAgent,
 	return nil
 }
 
-// setFragQuotas gives each organisation of c (slots by id) a fair share
-// of the fragment table.
+// setFragQuotas gives each organisation of c (slots by id) its own
+// fragment limit, else a fair share of the fragment table.
 func (dp *Datapath) setFragQuotas(c *policy.Compiled, orgSlots map[string]uint32) error {
 	share := int64(max(1, dp.objs.Frags.MaxEntries()/uint32(max(1, len(c.Orgs)))))
 	n := map[uint32]int64{}
 	for _, o := range c.Orgs {
 		n[orgSlots[o.ID]] = share
+		if o.FragQuota > 0 {
+			n[orgSlots[o.ID]] = int64(o.FragQuota)
+		}
 	}
 	return dp.updateAgent(n, func(a *BoundaryPalOrgAgent, q int64) { a.FragQuota = uint32(q) })
 }

@@ -179,4 +179,13 @@ func TestFragmentQuota(t *testing.T) {
 		t.Fatalf("sweep removed %d (%v), want %d", removed, err, share+1)
 	}
 	h.expect(t, "org0", first(uint32(share)+1), xdpPass, "")
+	// An organisation's own limit takes the place of the fair share.
+	h.publish(limitedPolicy(t, "{fragments: 2}"))
+	if removed, err := h.dp.SweepFragments(); err != nil {
+		t.Fatal(err)
+	} else if removed != 0 {
+		t.Logf("swept %d", removed)
+	}
+	h.expect(t, "org0", first(uint32(share)+2), xdpPass, "") // holds 2 of 2 now
+	h.expect(t, "org0", first(uint32(share)+3), xdpDrop, "fragment_quota")
 }

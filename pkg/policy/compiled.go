@@ -60,6 +60,7 @@ type Org struct {
 	Suspended bool
 	Ruleset   int
 	FlowQuota uint32 `json:",omitempty"` // flows it may hold at once; 0: the gateway's default (digests of policies without it unchanged)
+	FragQuota uint32 `json:",omitempty"` // fragmented datagrams in flight; 0: a fair share
 	// Rates per second, 0: none (rules.Limits).
 	NewFlowsPerSecond uint64 `json:",omitempty"`
 	PacketsPerSecond  uint64 `json:",omitempty"`

@@ -6,6 +6,9 @@ import "gopkg.in/yaml.v3"
 // (issue 17); zero fields take the gateway's defaults.
 type Limits struct {
 	Flows uint32 // flow-table entries at once: its new flows past this are refused (flow_quota)
+	// Fragments is how many fragmented datagrams it may have in flight
+	// (first fragments remembered): past it, fragment_quota.
+	Fragments uint32
 	// Rates per second (0: none): new flows, and the packets and bytes of
 	// its allowed traffic, both ways. Past one, refused as rate_limited,
 	// with a second's worth of burst.
@@ -20,17 +23,24 @@ const maxRate = 12_500_000_000
 const maxFlowQuota = 1 << 26
 
 func (d *decoder) limits(n *yaml.Node) *Limits {
-	f, ok := d.fields(n, "limits", "flows", "new_flows_per_second", "packets_per_second", "bytes_per_second")
+	f, ok := d.fields(n, "limits", "flows", "fragments", "new_flows_per_second", "packets_per_second", "bytes_per_second")
 	if !ok {
 		return nil
 	}
 	l := &Limits{Pos: d.pos(resolve(n))}
-	if e, ok := f["flows"]; ok {
-		v, ok := d.integer(e.val, "flows")
+	for _, q := range []struct {
+		key string
+		dst *uint32
+	}{{"flows", &l.Flows}, {"fragments", &l.Fragments}} {
+		e, ok := f[q.key]
+		if !ok {
+			continue
+		}
+		v, ok := d.integer(e.val, q.key)
 		if ok && (v < 1 || v > maxFlowQuota) {
-			d.errorf(resolve(e.val), "limits.flows %d: want 1 to %d flows", v, maxFlowQuota)
+			d.errorf(resolve(e.val), "limits.%s %d: want 1 to %d %s", q.key, v, maxFlowQuota, q.key)
 		} else if ok {
-			l.Flows = uint32(v)
+			*q.dst = uint32(v)
 		}
 	}
 	for _, r := range []struct {
