@@ -74,14 +74,7 @@ func startIsolationLab(t *testing.T, flowTable int) *isolationLab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules := t.TempDir()
-	for name, text := range isolationRules {
-		path := filepath.Join(rules, name)
-		err := errors.Join(os.MkdirAll(filepath.Dir(path), 0o755), os.WriteFile(path, []byte(text), 0o644))
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	rules := writeRules(t, isolationRules)
 	gw, err := lab.NewGateway(lab.NewT(t), isolationSpec())
 	if err != nil {
 		t.Fatal(err)
@@ -106,9 +99,35 @@ func startIsolationLab(t *testing.T, flowTable int) *isolationLab {
 	return &isolationLab{gatewayLab: &gatewayLab{gw: gw, agent: agenttest.StartT(t, gw.GW, bins, cfg)}, svcCap: c}
 }
 
+// writeRules writes files (path in the rules directory -> text) into a
+// new directory of the test's, for the agent to start with or apply.
+func writeRules(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		path := filepath.Join(dir, name)
+		err := errors.Join(os.MkdirAll(filepath.Dir(path), 0o755), os.WriteFile(path, []byte(text), 0o644))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // synFlood is count SYNs from src's consecutive ports to dst, built ahead
 // so that sending them is all the flood does.
 func (s *isolationLab) synFlood(t *testing.T, host string, src netip.AddrPort, dst netip.AddrPort, count int) [][]byte {
+	t.Helper()
+	w := s.wire(t, host)
+	frames := make([][]byte, count)
+	for i := range frames {
+		frames[i] = w.tcp(t, netip.AddrPortFrom(src.Addr(), src.Port()+uint16(i)), dst, true, false, nil)
+	}
+	return frames
+}
+
+// wire is the Ethernet addressing of frames from host to the gateway.
+func (s *isolationLab) wire(t *testing.T, host string) wire {
 	t.Helper()
 	h := s.gw.Orgs[host]
 	mac, err := h.NS.MAC(h.If)
@@ -116,12 +135,7 @@ func (s *isolationLab) synFlood(t *testing.T, host string, src netip.AddrPort, d
 	if err := errors.Join(err, err2); err != nil {
 		t.Fatal(err)
 	}
-	w := wire{src: mac, dst: gwMAC}
-	frames := make([][]byte, count)
-	for i := range frames {
-		frames[i] = w.tcp(t, netip.AddrPortFrom(src.Addr(), src.Port()+uint16(i)), dst, true, false, nil)
-	}
-	return frames
+	return wire{src: mac, dst: gwMAC}
 }
 
 // send puts frames on host's link at perSecond on average, in bursts
