@@ -120,5 +120,10 @@ func (c *Collector) collect(ch chan<- prometheus.Metric) error {
 		return err
 	}
 	collectFlowUse(ch, use)
+	refused, err := ctr.OrgRefusals()
+	if err != nil {
+		return err
+	}
+	collectRefusals(ch, refused)
 	return c.collectObserve(ch)
 }

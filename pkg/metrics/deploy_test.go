@@ -56,7 +56,7 @@ func TestAlertRules(t *testing.T) {
 	}
 	want := map[string]bool{"PalisadeSuspendedOrganisationSending": false, "PalisadeDropRateSpike": false,
 		"PalisadeInspectionQueueOverflow": false, "PalisadeAgentDown": false, "PalisadeAgentAbsent": false,
-		"PalisadeOrgAtFlowQuota": false}
+		"PalisadeOrgAtFlowQuota": false, "PalisadeOrgRateLimited": false}
 	have := exported()
 	for _, g := range f.Groups {
 		for _, r := range g.Rules {
