@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/palisade-psn/palisade/pkg/control"
@@ -84,6 +85,11 @@ func pinnedStatus(pin string) (*control.Status, error) {
 	if r.Flows, err = pinnedFlows(p); err != nil {
 		return nil, err
 	}
+	// Refusals, when the pins have them; limits live in the policy, which
+	// only the agent holds.
+	if r.Refusals, err = p.Counters().OrgRefusals(); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -135,6 +141,60 @@ func printStatus(g *globals, r *control.Status) {
 		}
 	}
 	printFlowUse(w, r.Flows)
+	printBudgets(w, r.Limits, r.Refusals)
+}
+
+// printBudgets shows, for each organisation with a limits: block or
+// refusals, its limits and the packets its own budgets refused.
+func printBudgets(w io.Writer, limits map[string]control.OrgLimits, refused map[string]map[string]datapath.Counter) {
+	show := map[string]bool{}
+	for org := range limits {
+		show[org] = true
+	}
+	for org, byReason := range refused {
+		for _, n := range byReason {
+			if n.Packets > 0 {
+				show[org] = true
+			}
+		}
+	}
+	if len(show) == 0 {
+		return // no limits set and nothing refused, or an agent older than them
+	}
+	fmt.Fprintln(w, "\nORGANISATION\tLIMITS\tREFUSED BY ITS BUDGETS (packets)")
+	for _, org := range sortedKeys(show) {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", org, limitsText(limits[org]), refusalsText(refused[org]))
+	}
+}
+
+func limitsText(l control.OrgLimits) string {
+	var s []string
+	for _, f := range []struct {
+		n    uint64
+		unit string
+	}{{uint64(l.Flows), "flows"}, {uint64(l.Fragments), "fragments"}, {l.NewFlowsPerSecond, "new flows/s"},
+		{l.PacketsPerSecond, "packets/s"}, {l.BytesPerSecond, "bytes/s"}} {
+		if f.n > 0 {
+			s = append(s, fmt.Sprintf("%d %s", f.n, f.unit))
+		}
+	}
+	if len(s) == 0 {
+		return "-"
+	}
+	return strings.Join(s, ", ")
+}
+
+func refusalsText(byReason map[string]datapath.Counter) string {
+	var s []string
+	for _, reason := range sortedKeys(byReason) {
+		if n := byReason[reason].Packets; n > 0 {
+			s = append(s, fmt.Sprintf("%s %d", reason, n))
+		}
+	}
+	if len(s) == 0 {
+		return "-"
+	}
+	return strings.Join(s, ", ")
 }
 
 // printFlowUse shows each organisation's flows against its quota: at its

@@ -5,6 +5,7 @@ import (
 
 	"github.com/palisade-psn/palisade/pkg/control"
 	"github.com/palisade-psn/palisade/pkg/datapath"
+	"github.com/palisade-psn/palisade/pkg/policy"
 )
 
 // serveControl opens the local API. Each feature registers its endpoints
@@ -56,6 +57,7 @@ func (a *Agent) Status() (*control.Status, error) {
 	}
 	if p := a.Policy(); p != nil {
 		st.Policy.Digest, st.Policy.Organisations, st.Policy.Rules = p.Digest, len(p.Orgs), len(p.Rules)
+		st.Limits = orgLimits(p)
 	}
 	c := a.dp.Counters()
 	if st.Orgs, err = c.OrgCounts(); err != nil {
@@ -71,5 +73,22 @@ func (a *Agent) Status() (*control.Status, error) {
 	if st.Flows.Orgs, err = a.dp.FlowUse(); err != nil {
 		return nil, err
 	}
+	if st.Refusals, err = c.OrgRefusals(); err != nil {
+		return nil, err
+	}
 	return st, nil
+}
+
+// orgLimits is each organisation's limits: block in p, for those that set
+// any: status shows the operator's caps beside what they refused.
+func orgLimits(p *policy.Compiled) map[string]control.OrgLimits {
+	out := map[string]control.OrgLimits{}
+	for _, o := range p.Orgs {
+		l := control.OrgLimits{Flows: o.FlowQuota, Fragments: o.FragQuota,
+			NewFlowsPerSecond: o.NewFlowsPerSecond, PacketsPerSecond: o.PacketsPerSecond, BytesPerSecond: o.BytesPerSecond}
+		if l != (control.OrgLimits{}) {
+			out[o.ID] = l
+		}
+	}
+	return out
 }

@@ -11,6 +11,23 @@ type Status struct {
 	Drops      map[string]datapath.Counter            `json:"drops"`
 	Forwarded  map[string]datapath.Counter            `json:"forwarded"`
 	Flows      FlowsStatus                            `json:"flows"`
+	// Refusals is each organisation's packets refused by its own budgets,
+	// by drop reason (flow_quota, flow_table_full, fragment_quota,
+	// rate_limited); reasons never hit are absent (issue 17).
+	Refusals map[string]map[string]datapath.Counter `json:"refusals"`
+	// Limits is what each organisation's rule file sets in limits:, for
+	// the organisations that set any.
+	Limits map[string]OrgLimits `json:"limits"`
+}
+
+// OrgLimits is an organisation's limits: block as the policy in force has
+// it; 0 is unset (the gateway's default quota, or no rate limit).
+type OrgLimits struct {
+	Flows             uint32 `json:"flows,omitempty"`
+	Fragments         uint32 `json:"fragments,omitempty"`
+	NewFlowsPerSecond uint64 `json:"new_flows_per_second,omitempty"`
+	PacketsPerSecond  uint64 `json:"packets_per_second,omitempty"`
+	BytesPerSecond    uint64 `json:"bytes_per_second,omitempty"`
 }
 
 // FlowsStatus is the flow table's size and what each organisation holds
