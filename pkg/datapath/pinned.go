@@ -47,7 +47,8 @@ func OpenPinned(pin string) (*Pinned, error) {
 		p.Close()
 		return nil, err
 	}
-	p.counters = &Counters{orgStats: org, ruleStats: rule, dropStats: drop, fwdStats: fwd, slots: reg}
+	p.counters = &Counters{orgStats: org, ruleStats: rule, dropStats: drop, fwdStats: fwd, slots: reg,
+		orgRefusals: load("org_refusals")} // nil from pins older than issue 17
 	return p, nil
 }
 

@@ -102,3 +102,23 @@ func (h *harness) refusals(t *testing.T) map[string]map[string]Counter {
 	}
 	return r
 }
+
+// TestRefusalsFromPins: `palisade status` without an agent reads the
+// same per-organisation refusals from the pinned maps.
+func TestRefusalsFromPins(t *testing.T) {
+	h := newHarness(t)
+	h.publish(limitedPolicy(t, "{new_flows_per_second: 1}"))
+	h.runN(t, "org0", 3, func(i int) []byte { return packets.Build(udp(alpha4, web4, uint16(49400+i), 5005)) })
+	p, err := OpenPinned(h.dp.PinPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r, err := p.Counters().OrgRefusals()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r["alpha"]["rate_limited"].Packets; got != 2 {
+		t.Errorf("pinned rate_limited refusals of alpha = %d, want 2", got)
+	}
+}
