@@ -20,7 +20,8 @@ type inspection struct {
 type ruleIndex struct {
 	p    *policy.Compiled
 	m    map[string]*rules.Inspect
-	orgs int // organisations with inspected rules
+	orgs int            // organisations with inspected rules
+	own  map[string]int // organisations' own inspector quotas (limits: inspected_flows)
 }
 
 // guardInspected makes inspected packets drop (fail-closed) or pass
@@ -36,7 +37,7 @@ func (a *Agent) startInspector() (stop func(), err error) {
 		return func() {}, nil
 	}
 	q := inspect.Queues{First: a.cfg.Inspect.Queue, N: a.cfg.Inspect.Queues}
-	b := inspect.Budget{OrgFlows: a.cfg.Inspect.OrgFlowQuota, Orgs: a.inspectedOrgs}
+	b := inspect.Budget{OrgFlows: a.cfg.Inspect.OrgFlowQuota, Orgs: a.inspectedOrgs, Own: a.inspectOwn}
 	in, err := inspect.Start(a.dp, a.inspectRule, q, b, a.log)
 	if err != nil {
 		return nil, err
@@ -66,6 +67,15 @@ func (a *Agent) inspectedOrgs() int {
 	return 0
 }
 
+// inspectOwn is an organisation's own inspector quota in the policy in
+// force, 0 when it sets none.
+func (a *Agent) inspectOwn(org string) int {
+	if idx := a.ruleIndex(); idx != nil {
+		return idx.own[org]
+	}
+	return 0
+}
+
 // ruleIndex is the index of the policy in force, made once per policy.
 func (a *Agent) ruleIndex() *ruleIndex {
 	p := a.Policy()
@@ -83,6 +93,12 @@ func (a *Agent) ruleIndex() *ruleIndex {
 			}
 		}
 		idx.orgs = len(orgs)
+		idx.own = map[string]int{}
+		for _, o := range p.Orgs {
+			if o.InspectedFlows > 0 {
+				idx.own[o.ID] = int(o.InspectedFlows)
+			}
+		}
 		a.insp.idx.Store(idx)
 	}
 	return idx

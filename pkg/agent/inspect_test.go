@@ -51,8 +51,14 @@ func TestInspectRuleIndex(t *testing.T) {
 	if n := a.inspectedOrgs(); n != 3 {
 		t.Errorf("organisations with inspected rules = %d, want 3 (surrey-cc, mole-valley-dc, surrey-police)", n)
 	}
-	a.policy = &policy.Compiled{}
+	if q := a.inspectOwn("surrey-cc"); q != 0 {
+		t.Errorf("surrey-cc sets no inspector limit, own quota %d", q)
+	}
+	a.policy = &policy.Compiled{Orgs: []policy.Org{{ID: "surrey-cc", InspectedFlows: 300}}}
 	if in := a.inspectRule("surrey-cc/cloud-storage"); in != nil {
 		t.Errorf("after a reload without the rule: %+v", in)
+	}
+	if q := a.inspectOwn("surrey-cc"); q != 300 {
+		t.Errorf("surrey-cc's limits.inspected_flows after the reload = %d, want 300", q)
 	}
 }

@@ -33,10 +33,18 @@ type Budget struct {
 	// Orgs counts the organisations with inspected rules in the policy in
 	// force; nil counts one.
 	Orgs func() int
+	// Own is an organisation's own quota from its rules (limits:
+	// inspected_flows), 0 when it sets none; nil: none do.
+	Own func(org string) int
 }
 
-// quota is the flows one organisation may track now.
-func (b Budget) quota() int {
+// quota is the flows organisation org may track now ("": the default).
+func (b Budget) quota(org string) int {
+	if b.Own != nil {
+		if q := b.Own(org); q > 0 {
+			return min(q, MaxFlows)
+		}
+	}
 	if b.OrgFlows > 0 {
 		return min(b.OrgFlows, MaxFlows)
 	}
@@ -120,7 +128,7 @@ func (t *tracker) org(name string) *orgState {
 // give way while it holds its quota (or the table is full). false: no
 // room, and nothing of its own to give.
 func (t *tracker) admit(o *orgState) (ok bool, reason string) {
-	quota := t.budget.quota()
+	quota := t.budget.quota(o.name)
 	for o.flows >= quota || len(t.flows) >= MaxFlows {
 		st, state := o.oldest()
 		if st == nil {
@@ -164,7 +172,7 @@ func (t *tracker) remove(st *flowState) {
 // goes), and at most maxStarts in all (past that, one of whichever
 // organisation keeps the most).
 func (t *tracker) keepStart(o *orgState, k datapath.BoundaryPalFlowKey, base uint32) {
-	if len(o.starts) >= 4*t.budget.quota() {
+	if len(o.starts) >= 4*t.budget.quota(o.name) {
 		t.dropOneStart(o)
 	} else if t.nstarts >= maxStarts {
 		most := o
@@ -222,7 +230,7 @@ func (b budgetStats) Describe(ch chan<- *prometheus.Desc) {
 func (b budgetStats) Collect(ch chan<- prometheus.Metric) {
 	b.t.mu.Lock()
 	defer b.t.mu.Unlock()
-	ch <- prometheus.MustNewConstMetric(orgQuotaDesc, prometheus.GaugeValue, float64(b.t.budget.quota()))
+	ch <- prometheus.MustNewConstMetric(orgQuotaDesc, prometheus.GaugeValue, float64(b.t.budget.quota("")))
 	for _, o := range b.t.orgs {
 		ch <- prometheus.MustNewConstMetric(orgFlowsDesc, prometheus.GaugeValue, float64(o.flows), o.name)
 		ch <- prometheus.MustNewConstMetric(orgHeldDesc, prometheus.GaugeValue, float64(o.held), o.name)

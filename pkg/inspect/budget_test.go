@@ -246,8 +246,15 @@ func TestBudgetFairShare(t *testing.T) {
 		{Budget{OrgFlows: 100, Orgs: func() int { return 3 }}, 100},
 		{Budget{OrgFlows: 1 << 20}, MaxFlows},
 	} {
-		if got := c.b.quota(); got != c.want {
+		if got := c.b.quota("a"); got != c.want {
 			t.Errorf("%+v: quota %d, want %d", c.b, got, c.want)
+		}
+	}
+	// An organisation's own limit comes first, for it alone.
+	own := Budget{OrgFlows: 100, Own: func(org string) int { return map[string]int{"a": 7, "b": 1 << 20}[org] }}
+	for org, want := range map[string]int{"a": 7, "b": MaxFlows, "c": 100, "": 100} {
+		if got := own.quota(org); got != want {
+			t.Errorf("own limits: quota(%q) = %d, want %d", org, got, want)
 		}
 	}
 }

@@ -28,8 +28,8 @@ func Compile(p *rules.Policy) *Compiled {
 		org := Org{ID: o.ID, Suspended: o.State == rules.StateSuspended, Ruleset: i + 1}
 		if o.Limits != nil {
 			l := o.Limits
-			org.FlowQuota, org.FragQuota, org.NewFlowsPerSecond, org.PacketsPerSecond, org.BytesPerSecond =
-				l.Flows, l.Fragments, l.NewFlowsPerSecond, l.PacketsPerSecond, l.BytesPerSecond
+			org.FlowQuota, org.FragQuota, org.InspectedFlows = l.Flows, l.Fragments, l.InspectedFlows
+			org.NewFlowsPerSecond, org.PacketsPerSecond, org.BytesPerSecond = l.NewFlowsPerSecond, l.PacketsPerSecond, l.BytesPerSecond
 		}
 		c.Orgs = append(c.Orgs, org)
 		c.Rulesets = append(c.Rulesets, c.compileRuleset(orgEntries(c, o)))

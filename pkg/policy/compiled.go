@@ -61,6 +61,8 @@ type Org struct {
 	Ruleset   int
 	FlowQuota uint32 `json:",omitempty"` // flows it may hold at once; 0: the gateway's default (digests of policies without it unchanged)
 	FragQuota uint32 `json:",omitempty"` // fragmented datagrams in flight; 0: a fair share
+	// InspectedFlows: flows the inspector may track for it; 0: its default.
+	InspectedFlows uint32 `json:",omitempty"`
 	// Rates per second, 0: none (rules.Limits).
 	NewFlowsPerSecond uint64 `json:",omitempty"`
 	PacketsPerSecond  uint64 `json:",omitempty"`

@@ -43,7 +43,7 @@ limits:
   flows: 100
   bandwidth: 10
 `},
-			want: []string{`org.yaml:7:3: unknown field "bandwidth" in limits; allowed: flows, fragments, new_flows_per_second, packets_per_second, bytes_per_second`},
+			want: []string{`org.yaml:7:3: unknown field "bandwidth" in limits; allowed: flows, fragments, inspected_flows, new_flows_per_second, packets_per_second, bytes_per_second`},
 		},
 		{
 			name: "rate limit out of range",

@@ -9,6 +9,11 @@ type Limits struct {
 	// Fragments is how many fragmented datagrams it may have in flight
 	// (first fragments remembered): past it, fragment_quota.
 	Fragments uint32
+	// InspectedFlows is how many of its flows the inspector may track at
+	// once (it holds 16,384 in all): past it, its own oldest unanswered or
+	// decided flows make way, else its new flagged flows get their
+	// failure mode.
+	InspectedFlows uint32
 	// Rates per second (0: none): new flows, and the packets and bytes of
 	// its allowed traffic, both ways. Past one, refused as rate_limited,
 	// with a second's worth of burst.
@@ -23,7 +28,7 @@ const maxRate = 12_500_000_000
 const maxFlowQuota = 1 << 26
 
 func (d *decoder) limits(n *yaml.Node) *Limits {
-	f, ok := d.fields(n, "limits", "flows", "fragments", "new_flows_per_second", "packets_per_second", "bytes_per_second")
+	f, ok := d.fields(n, "limits", "flows", "fragments", "inspected_flows", "new_flows_per_second", "packets_per_second", "bytes_per_second")
 	if !ok {
 		return nil
 	}
@@ -31,7 +36,7 @@ func (d *decoder) limits(n *yaml.Node) *Limits {
 	for _, q := range []struct {
 		key string
 		dst *uint32
-	}{{"flows", &l.Flows}, {"fragments", &l.Fragments}} {
+	}{{"flows", &l.Flows}, {"fragments", &l.Fragments}, {"inspected_flows", &l.InspectedFlows}} {
 		e, ok := f[q.key]
 		if !ok {
 			continue
