@@ -25,7 +25,8 @@ func Check(dir string, engines []string) error {
 	if err != nil {
 		return err
 	}
-	errs := []error{checkCosts(r), checkThroughput(r, engines), checkRatios(r), checkApply(r), checkInspection(r), checkCapture(r)}
+	errs := []error{checkCosts(r), checkThroughput(r, engines), checkRatios(r), checkApply(r), checkInspection(r), checkCapture(r),
+		checkBudgets(r), checkContention(r)}
 	if !reflect.DeepEqual(Evaluate(r), r.Targets) {
 		errs = append(errs, errors.New("targets differ from what the figures give"))
 	}

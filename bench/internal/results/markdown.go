@@ -10,7 +10,7 @@ import (
 func Markdown(r *Results) string {
 	var b strings.Builder
 	for _, section := range []func(*strings.Builder, *Results){
-		header, machine, targets, costs, throughput, ratios, growthTable, apply, inspectSection, captureSection, notYet,
+		header, machine, targets, costs, budgetSection, throughput, contentionSection, ratios, growthTable, apply, inspectSection, captureSection, notYet,
 	} {
 		// A part a run has no figures for writes nothing, not even a blank
 		// line, so results written before it existed render as they did.

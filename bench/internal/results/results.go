@@ -11,11 +11,13 @@ type Results struct {
 	Machine    Machine      `json:"machine"`
 	Method     Method       `json:"method"`
 	Cost       []Cost       `json:"program_cost"`
+	Budgets    *Budgets     `json:"budget_cost,omitempty"` // part 1: quota and rate-limit costs (issue 17)
 	Throughput []Throughput `json:"throughput"`
 	Ratios     []Ratio      `json:"throughput_ratios"`
 	Apply      *Apply       `json:"apply"`
 	Inspection *Inspection  `json:"nfqueue_inspection,omitempty"` // part 5
 	Capture    *Capture     `json:"capture,omitempty"`            // part 6
+	Contention *Contention  `json:"contention,omitempty"`         // part 2: a quiet organisation beside a flood (issue 17)
 	Targets    []Target     `json:"targets"`
 	NotYet     []string     `json:"not_yet"`
 }

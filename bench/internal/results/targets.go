@@ -17,7 +17,7 @@ func Evaluate(r *Results) []Target {
 		ratioTarget(r, Key{Palisade, 1000}, Key{IPTablesLegacy, 1000}, 20),
 		ratioTarget(r, Key{Palisade, 100000}, Key{Palisade, 10}, 0.8),
 	)
-	return ts
+	return append(ts, contentionTarget(r)...)
 }
 
 func (r *Results) cost(fam int, c string, rules int) (Cost, bool) {

@@ -111,6 +111,11 @@ func (p Params) measure(ctx context.Context, r *results.Results, log *slog.Logge
 		if r.Cost, err = progcost.Measure(ctx, cc); err != nil {
 			return err
 		}
+		log.Info("part 1: quota and rate-limit costs", "rules", p.CaptureRules)
+		bc := progcost.BudgetConfig{Rules: p.CaptureRules, Repeat: p.Repeat, Runs: p.Runs, Calls: p.SingleCalls}
+		if r.Budgets, err = progcost.MeasureBudgets(ctx, bc); err != nil {
+			return fmt.Errorf("quota and rate-limit costs: %w", err)
+		}
 	}
 	if p.runs(2) || p.runs(3) {
 		log.Info("parts 2 and 3: throughput and growth")
@@ -118,6 +123,12 @@ func (p Params) measure(ctx context.Context, r *results.Results, log *slog.Logge
 			Frames: p.Frames, GenCPU: genCPU, RecvCPU: recvCPU, Engines: p.Engines, Log: log}
 		if r.Throughput, r.Ratios, err = throughput.Run(ctx, tc); err != nil {
 			return err
+		}
+		if len(p.Engines) == 0 || slices.Contains(p.Engines, results.Palisade) {
+			log.Info("part 2: contention, a quiet organisation beside a flood")
+			if r.Contention, err = throughput.RunContention(ctx, tc); err != nil {
+				return err
+			}
 		}
 	}
 	if p.runs(4) {

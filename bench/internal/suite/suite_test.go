@@ -34,6 +34,9 @@ func TestQuickRun(t *testing.T) {
 			t.Errorf("palisade absent at %d rules: %s", x.Rules, x.Absent)
 		}
 	}
+	if r.Budgets == nil || r.Contention == nil {
+		t.Errorf("a fresh run lacks issue 17's figures: budgets %v, contention %v", r.Budgets != nil, r.Contention != nil)
+	}
 	// Parts 5 and 6 have no reason to be missing from a fresh run; part 5
 	// may be absent (with its reason) where the agent cannot be built.
 	if len(r.NotYet) != 0 || r.Capture == nil || r.Inspection == nil {
