@@ -2,8 +2,6 @@ package datapath
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -40,20 +38,7 @@ func zeroFlowCounts(dp *Datapath) error {
 // quotaPolicy is the test policy with alpha limited to limit flows.
 func quotaPolicy(t *testing.T, limit int) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS("testdata/policy")); err != nil {
-		t.Fatal(err)
-	}
-	f := filepath.Join(dir, "organisations", "alpha.yaml")
-	b, err := os.ReadFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, fmt.Sprintf("limits: {flows: %d}\n", limit)...)
-	if err := os.WriteFile(f, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return limitedPolicy(t, fmt.Sprintf("{flows: %d}", limit))
 }
 
 // TestFlowQuota: an organisation at its quota has its own new flows
