@@ -15,6 +15,7 @@ type packet struct {
 	proto        uint8
 	fragment     bool
 	syn, ack     bool
+	urg          bool // urgent data: servers drop the byte the pointer names
 	seq, ackNum  uint32
 	payload      []byte
 }
@@ -71,6 +72,7 @@ func (d *decoder) decode(b []byte) (packet, bool) {
 		case layers.LayerTypeTCP:
 			pk.sport, pk.dport, pk.seq, pk.ackNum = uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort), d.tcp.Seq, d.tcp.Ack
 			pk.syn, pk.ack, pk.payload = d.tcp.SYN, d.tcp.ACK, d.tcp.Payload
+			pk.urg = d.tcp.URG || d.tcp.Urgent != 0
 		case layers.LayerTypeUDP:
 			pk.sport, pk.dport, pk.payload = uint16(d.udp.SrcPort), uint16(d.udp.DstPort), d.udp.Payload
 		}
