@@ -198,30 +198,48 @@ func TestBudgetTableFull(t *testing.T) {
 	}
 }
 
-// One organisation may hold at most orgHeld packets in the queues; past
-// that its split names pass segment by segment (the completing one still
-// waits for the verdict), and another organisation's are held as before.
+// One organisation may hold at most orgHeld packets in the queues; the
+// flow that would hold one more takes its failure mode (fail-closed:
+// refused, its held segments dropped), counted, while another
+// organisation's segments are held as before.
 func TestBudgetHeld(t *testing.T) {
-	flows := orgHeld/holdSegments + 1
-	b := newBudgetLab(t, flows+1)
-	held, passed := 0, 0
-	for i := range flows {
-		sport := uint16(1000 + i)
-		b.syn(slotClosed, sport)
-		for s := range uint32(holdSegments) {
-			switch b.tr.handle(seg(sport, 100+s, b.hello[s:s+1]), func(bool) {}) {
-			case actHold:
+	full := orgHeld / holdSegments // flows holding holdSegments each
+	last := orgHeld - full*holdSegments
+	b := newBudgetLab(t, full+2)
+	held := 0
+	hold := func(sport uint16, n int) (a action) {
+		for s := range uint32(n) {
+			if a = b.tr.handle(seg(sport, 100+s, b.hello[s:s+1]), func(bool) {}); a == actHold {
 				held++
-			case actAccept:
-				passed++
 			}
 		}
+		return a
+	}
+	for i := range full {
+		b.syn(slotClosed, uint16(1000+i))
+		hold(uint16(1000+i), holdSegments)
+	}
+	over := uint16(1000 + full)
+	b.syn(slotClosed, over)
+	var dropped []bool
+	if last > 0 {
+		hold(over, last)
 	}
 	if held != orgHeld || b.tr.orgs["surrey-cc"].held != orgHeld {
-		t.Errorf("held %d (org counts %d), want orgHeld %d", held, b.tr.orgs["surrey-cc"].held, orgHeld)
+		t.Fatalf("held %d (org counts %d), want orgHeld %d", held, b.tr.orgs["surrey-cc"].held, orgHeld)
 	}
-	if n := value(b.tr.m.unheld.WithLabelValues("surrey-cc")); n != 1 || passed != holdSegments {
-		t.Errorf("hold_shed %v, passed %d; want 1, %d", n, passed, holdSegments)
+	if a := b.tr.handle(seg(over, 100+uint32(last), b.hello[last:last+1]), func(ok bool) { dropped = append(dropped, ok) }); a != actDrop {
+		t.Errorf("a segment past the organisation's share: %v, want refused", a)
+	}
+	k, _ := datapath.FlowKeyOf(client, server, over, 443, 6)
+	if v := b.table.flows[k].Verdict; v != datapath.BoundaryPalVerdictPAL_VERDICT_DROP {
+		t.Errorf("the flow past the share: verdict %v, want refused", v)
+	}
+	if n := value(b.tr.m.unheld.WithLabelValues("surrey-cc", boundOrg, "closed")); n != 1 {
+		t.Errorf("hold_exceeded{bound=org} %v, want 1", n)
+	}
+	if got := b.tr.orgs["surrey-cc"].held; got != full*holdSegments {
+		t.Errorf("after the refusal the organisation holds %d, want %d (the refused flow's released)", got, full*holdSegments)
 	}
 	b.syn(slotOther, 3000)
 	if a := b.tr.handle(seg(3000, 100, []byte{22}), func(bool) {}); a != actHold {

@@ -16,8 +16,11 @@ type Metrics struct {
 	evictions *prometheus.CounterVec
 	unheld    *prometheus.CounterVec
 	messages  *prometheus.CounterVec
-	latency   prometheus.Histogram
-	decision  prometheus.Histogram
+
+	pathRestored *prometheus.CounterVec
+	pathIntact   prometheus.Gauge
+	latency      prometheus.Histogram
+	decision     prometheus.Histogram
 }
 
 func newMetrics() *Metrics {
@@ -43,9 +46,17 @@ func newMetrics() *Metrics {
 			Help: "Flows an organisation at its quota gave up for its own new flow, by organisation and state (decided, unreplied, replied: opened but no bytes yet; they are inspected afresh if they send).",
 		}, []string{"org", "state"}),
 		unheld: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "palisade_inspect_hold_shed_total",
-			Help: "Segments of a split name passed at once instead of held, because their organisation had its share of the queues held already; the segment completing the name still waits for the verdict.",
-		}, []string{"org"}),
+			Name: "palisade_inspect_hold_exceeded_total",
+			Help: "Flows with more client segments before their name than the inspector holds, by organisation, bound (flow: segments of one flow; org: the organisation's share of the queues) and failure mode (closed: refused; open: its segments pass, the name still decides it).",
+		}, []string{"org", "bound", "fail"}),
+		pathRestored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palisade_inspect_queue_path_restored_total",
+			Help: "Parts of the queue path found missing and put back, by IP family and part (chain: the mangle chain's rules; jump: PREROUTING's jump to it; blackhole: the ip rule dropping fail-closed packets that skipped it).",
+		}, []string{"family", "part"}),
+		pathIntact: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "palisade_inspect_queue_path_intact",
+			Help: "1 when every part of the queue path was in place (or put back) at the last check, 0 when one could not be put back.",
+		}),
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "palisade_inspect_verdict_messages_total",
 			Help: "Verdict messages sent to the kernel's queues: single (one packet) or batch (a run of accepted packets, one message).",
@@ -65,7 +76,7 @@ func newMetrics() *Metrics {
 
 // Collectors are the metrics to register with a Prometheus registry.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.packets, m.verdicts, m.overloads, m.shedFlows, m.evictions, m.unheld, m.messages, m.latency, m.decision}
+	return []prometheus.Collector{m.packets, m.verdicts, m.overloads, m.shedFlows, m.evictions, m.unheld, m.messages, m.latency, m.decision, m.pathRestored, m.pathIntact}
 }
 
 func (m *Metrics) packet(a action, took time.Duration) {
@@ -105,7 +116,15 @@ func (m *Metrics) shed(org, reason string, failOpen bool) {
 
 func (m *Metrics) evicted(org, state string) { m.evictions.WithLabelValues(org, state).Inc() }
 
-func (m *Metrics) holdShed(org string) { m.unheld.WithLabelValues(org).Inc() }
+// Which hold bound a flow met (palisade_inspect_hold_exceeded_total's bound).
+const (
+	boundFlow = "flow"
+	boundOrg  = "org"
+)
+
+func (m *Metrics) holdExceeded(org, bound string, failOpen bool) {
+	m.unheld.WithLabelValues(org, bound, failMode(failOpen)).Inc()
+}
 
 func (m *Metrics) verdictMessage(kind string) {
 	m.messages.WithLabelValues(kind).Inc()

@@ -72,7 +72,7 @@ func (d *decoder) decode(b []byte) (packet, bool) {
 		case layers.LayerTypeTCP:
 			pk.sport, pk.dport, pk.seq, pk.ackNum = uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort), d.tcp.Seq, d.tcp.Ack
 			pk.syn, pk.ack, pk.payload = d.tcp.SYN, d.tcp.ACK, d.tcp.Payload
-			pk.urg = d.tcp.URG || d.tcp.Urgent != 0
+			pk.urg = d.tcp.URG // without the flag, receivers ignore the pointer
 		case layers.LayerTypeUDP:
 			pk.sport, pk.dport, pk.payload = uint16(d.udp.SrcPort), uint16(d.udp.DstPort), d.udp.Payload
 		}

@@ -27,6 +27,15 @@ const (
 	RefuseNoRule       Refusal = "no_inspect_rule"
 	RefuseOverload     Refusal = "overload"
 	RefuseNoStart      Refusal = "start_not_seen"
+	// An HTTP header line folded onto the one before (obs-fold): servers
+	// join it, reject it or read it as a header of its own.
+	RefuseObsFold Refusal = "http_obs_fold"
+	// An absolute-form request target and a Host header naming different
+	// hosts: the server uses the target, a proxy or virtual host before it
+	// may use the header.
+	RefuseHostConflict Refusal = "http_host_conflict"
+	RefuseUrgent       Refusal = "urgent_data"
+	RefuseHoldBound    Refusal = "hold_bound"
 )
 
 // Reasons a flow is allowed.

@@ -48,10 +48,12 @@ type release func(accept bool)
 // decision is remembered for packets that were already on their way
 // before XDP had it. Flows tracked at once: budget.go.
 const (
-	// holdSegments is how many segments of a split name are held back
-	// until the decision: fewer than a TCP sender's initial window (10),
-	// so the client keeps sending.
-	holdSegments   = 4
+	// holdSegments is how many of a flow's client segments are held back
+	// until its decision. A TCP sender's initial window is 10 segments
+	// (RFC 6928) and nothing is acknowledged before the verdict, so a
+	// client cannot send more new segments anyway: a name still not
+	// complete after them would only time out.
+	holdSegments   = 10
 	pendingTimeout = 5 * time.Second
 	decidedTTL     = 10 * time.Second
 	// idleForget drops the state of a flow that opened but sent nothing
@@ -75,7 +77,7 @@ type flowState struct {
 	origLo   bool
 	stream   stream
 	held     []release
-	passing  bool // segments before the decision pass (see tcp)
+	passing  bool // fail-open past the hold bounds: segments pass (see hold)
 	first    time.Time
 	data     time.Time // first payload byte from the client; zero until then
 	decided  bool
@@ -190,6 +192,11 @@ func (t *tracker) tcp(st *flowState, pk packet, orig bool, h release) action {
 	case pk.syn && pk.ack && !st.stream.known():
 		st.stream.start(pk.ackNum - 1) // the service acknowledges the client's ISN
 	}
+	if orig && pk.urg {
+		// The service's stack takes the urgent byte out of the stream
+		// (also one a later segment carries); the inspector would not.
+		return t.decide(st, refuse(RefuseUrgent, ""))
+	}
 	if len(pk.payload) == 0 {
 		return actAccept // handshake, acks, fin: the name has not been sent yet
 	}
@@ -212,6 +219,7 @@ func (t *tracker) tcp(st *flowState, pk packet, orig bool, h release) action {
 			return t.decide(st, d)
 		}
 	}
+	seen := st.stream.covers(seq, len(pk.payload))
 	inRange, err := st.stream.add(seq, pk.payload)
 	if err != nil {
 		return t.decide(st, refuse(err, ""))
@@ -225,17 +233,35 @@ func (t *tracker) tcp(st *flowState, pk packet, orig bool, h release) action {
 		return t.decide(st, d) // held segments first, then this one
 	case st.stream.full():
 		return t.decide(st, refuse(RefuseTooLong, ""))
-	case !st.passing && len(st.held) < holdSegments && st.org.held < orgHeld:
+	case st.passing:
+		return actAccept // fail-open past the bounds: passing, still decided by the name
+	case seen:
+		return actDrop // a retransmission: the segment it repeats is held
+	}
+	return t.hold(st, h)
+}
+
+// hold keeps a client segment in the kernel's queue until the flow is
+// decided, so no byte reaches the service first. Past the flow's or the
+// organisation's bound the flow takes its rule's failure mode: refused
+// (fail-closed), or its segments pass from here while the name, once
+// complete, still decides it (fail-open).
+func (t *tracker) hold(st *flowState, h release) action {
+	bound := ""
+	switch {
+	case len(st.held) >= holdSegments:
+		bound = boundFlow
+	case st.org.held >= orgHeld:
+		bound = boundOrg
+	default:
 		st.held = append(st.held, h)
 		st.org.held++
 		return actHold
-	case !st.passing && len(st.held) < holdSegments:
-		t.m.holdShed(st.org.name) // its share of the queues is held already
 	}
-	// More segments than the client may send unacknowledged: holding them
-	// would stall it. Pass the bytes so far (a copy stays here); the
-	// segment that completes the name is the one that gets the verdict,
-	// so a refused flow's server never has a whole ClientHello or request.
+	t.m.holdExceeded(st.org.name, bound, st.failOpen)
+	if !st.failOpen {
+		return t.decide(st, refuse(RefuseHoldBound, ""))
+	}
 	st.passing = true
 	t.release(st, true)
 	return actAccept
@@ -297,4 +323,22 @@ func (t *tracker) releaseAll() {
 	for _, st := range t.flows {
 		t.release(st, false)
 	}
+}
+
+// covers says every byte of a segment at seq of n bytes is in the stream
+// already: a retransmission.
+func (s *stream) covers(seq uint32, n int) bool {
+	if !s.hasBase || n == 0 {
+		return false
+	}
+	off := int64(int32(seq - s.base))
+	if off < 0 || off+int64(n) > int64(len(s.have)) {
+		return false
+	}
+	for _, h := range s.have[off : off+int64(n)] {
+		if !h {
+			return false
+		}
+	}
+	return true
 }

@@ -62,9 +62,10 @@ func seg(sport uint16, seq uint32, data []byte) packet {
 	return packet{src: client, dst: server, sport: sport, dport: 443, proto: 6, seq: seq, ack: true, payload: data}
 }
 
-// A ClientHello cut into tiny segments that arrive in reverse order is
-// reassembled and decided once, on the segment that completes it.
-func TestTrackerReorderedTinySegments(t *testing.T) {
+// A ClientHello cut into segments that arrive in reverse order is
+// reassembled and decided once, on the segment that completes it; every
+// segment before it was held, none passed, and each gets the verdict.
+func TestTrackerReorderedSegments(t *testing.T) {
 	for _, c := range []struct {
 		sni   string
 		allow bool
@@ -77,19 +78,21 @@ func TestTrackerReorderedTinySegments(t *testing.T) {
 		}
 		var released []bool
 		rel := func(ok bool) { released = append(released, ok) }
-		const size = 7
-		last := actHold
+		size := (len(hello) + holdSegments - 1) / holdSegments // holdSegments+1 segments at most
+		last, n := actHold, 0
 		for off := (len(hello) - 1) / size * size; off >= 0; off -= size {
 			last = tr.handle(seg(40000, 100+uint32(off), hello[off:min(off+size, len(hello))]), rel)
+			n++
+			if off > 0 && last != actHold {
+				t.Fatalf("%s: segment at %d before the name was complete: %v, want held", c.sni, off, last)
+			}
 		}
-		// The first few were held, then passed so the client is not
-		// stalled; the segment completing the name carries the verdict.
-		if last != verdictAction(c.allow) || len(released) != holdSegments {
-			t.Fatalf("%s: completing segment got %v, %d held segments released", c.sni, last, len(released))
+		if last != verdictAction(c.allow) || len(released) != n-1 {
+			t.Fatalf("%s: completing segment got %v, %d of %d held segments released", c.sni, last, len(released), n-1)
 		}
 		for _, ok := range released {
-			if !ok {
-				t.Fatalf("%s: a held segment was dropped after passing began", c.sni)
+			if ok != c.allow {
+				t.Fatalf("%s: a held segment got accept=%v", c.sni, ok)
 			}
 		}
 		if v := table.flows[k].Verdict; (v == datapath.BoundaryPalVerdictPAL_VERDICT_ALLOW) != c.allow {
@@ -97,6 +100,64 @@ func TestTrackerReorderedTinySegments(t *testing.T) {
 		}
 		if a := tr.handle(seg(40000, 100+uint32(len(hello)), []byte("later")), nil); a != verdictAction(c.allow) {
 			t.Errorf("%s: a later packet got %v", c.sni, a)
+		}
+	}
+}
+
+// More client segments before the name than holdSegments: a fail-closed
+// flow is refused on the first one past the bound (nothing was passed, the
+// held ones are dropped); a fail-open flow passes from there and is still
+// decided when the name completes. A retransmission of a held segment is
+// dropped, not held twice.
+func TestTrackerHoldBound(t *testing.T) {
+	hello := clientHello(t, "evil.example")
+	for _, failOpen := range []bool{false, true} {
+		tr, table, k := newTestTracker(40010)
+		table.flows[k].FailOpen = failOpen
+		tr.handle(packet{src: client, dst: server, sport: 40010, dport: 443, proto: 6, seq: 99, syn: true}, nil)
+		var released []bool
+		rel := func(ok bool) { released = append(released, ok) }
+		for i := range holdSegments {
+			if a := tr.handle(seg(40010, 100+uint32(i), hello[i:i+1]), rel); a != actHold {
+				t.Fatalf("open=%v: segment %d: %v, want held", failOpen, i, a)
+			}
+		}
+		if a := tr.handle(seg(40010, 100, hello[:1]), rel); a != actDrop || len(released) != 0 {
+			t.Fatalf("open=%v: retransmission of a held segment: %v (released %v), want dropped, the original still held", failOpen, a, released)
+		}
+		a := tr.handle(seg(40010, 100+holdSegments, hello[holdSegments:holdSegments+1]), rel)
+		if n := value(tr.m.unheld.WithLabelValues("surrey-cc", boundFlow, failMode(failOpen))); n != 1 {
+			t.Errorf("open=%v: hold_exceeded{bound=flow} = %v, want 1", failOpen, n)
+		}
+		if !failOpen {
+			if a != actDrop || table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP || len(released) != holdSegments || released[0] {
+				t.Errorf("fail-closed past the bound: %v, flow %v, released %v; want refused, held dropped", a, table.flows[k].Verdict, released)
+			}
+			continue
+		}
+		if a != actAccept || len(released) != holdSegments || !released[0] {
+			t.Fatalf("fail-open past the bound: %v, released %v; want passing", a, released)
+		}
+		if a := tr.handle(seg(40010, 100+holdSegments+1, hello[holdSegments+1:]), nil); a != actDrop || table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP {
+			t.Errorf("fail-open, the name completes refused: %v, flow %v", a, table.flows[k].Verdict)
+		}
+	}
+}
+
+// Urgent data from the client before the decision refuses the flow: the
+// service's stack would take the urgent byte out of the stream it reads,
+// also when the pointer rides on a segment without data.
+func TestTrackerUrgent(t *testing.T) {
+	for _, payload := range [][]byte{{22, 3, 1}, nil} {
+		tr, table, k := newTestTracker(40020)
+		tr.handle(packet{src: client, dst: server, sport: 40020, dport: 443, proto: 6, seq: 99, syn: true}, nil)
+		p := seg(40020, 100, payload)
+		p.urg = true
+		if a := tr.handle(p, func(bool) {}); a != actDrop || table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP {
+			t.Errorf("urgent (%d bytes): %v, flow %v; want refused", len(payload), a, table.flows[k].Verdict)
+		}
+		if n := value(tr.m.verdicts.WithLabelValues("surrey-cc/cloud-storage", "drop", string(RefuseUrgent))); n != 1 {
+			t.Errorf("urgent: refusals counted %v", n)
 		}
 	}
 }
