@@ -23,11 +23,15 @@ type Inspector struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	log    *slog.Logger
+
+	w         *watcher
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
 }
 
-// Start binds the queues, then installs the netfilter rules that fill
-// them (in this order, so no packet meets a queue nobody reads), and
-// sweeps flows whose decision takes too long.
+// Start binds the queues, then installs the queue path that fills them
+// (in this order, so no packet meets a queue nobody reads), watches it,
+// and sweeps flows whose decision takes too long.
 func Start(table FlowTable, rules RuleFinder, q Queues, b Budget, log *slog.Logger) (*Inspector, error) {
 	if q.N == 0 {
 		return nil, errors.New("inspect: no queues")
@@ -47,6 +51,17 @@ func Start(table FlowTable, rules RuleFinder, q Queues, b Budget, log *slog.Logg
 		in.close()
 		return nil, err
 	}
+	w, err := newWatcher(ctx, q.runningRules(), m, log)
+	if err != nil {
+		in.close()
+		return nil, err
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	in.w, in.stopWatch, in.watchDone = w, stopWatch, make(chan struct{})
+	go func() {
+		defer close(in.watchDone)
+		w.run(wctx)
+	}()
 	go in.sweep(ctx)
 	clo, chi := q.closed()
 	olo, ohi := q.open()
@@ -72,6 +87,8 @@ func (in *Inspector) sweep(ctx context.Context) {
 // dropped, fail-open ones passed, as declared), releases held packets and
 // unbinds the queues.
 func (in *Inspector) Stop() error {
+	in.stopWatch() // or it would put the running rules back
+	<-in.watchDone
 	err := install(context.Background(), stoppedRules())
 	in.t.releaseAll()
 	in.close()
@@ -93,6 +110,9 @@ func (in *Inspector) close() {
 func Guard() error {
 	return install(context.Background(), stoppedRules())
 }
+
+// QueuePath is the queue path as the watcher last found it.
+func (in *Inspector) QueuePath() QueuePathState { return in.w.State() }
 
 // Collectors are the inspector's metrics for the agent's registry.
 func (in *Inspector) Collectors() []prometheus.Collector {

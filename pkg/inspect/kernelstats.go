@@ -3,6 +3,7 @@ package inspect
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -79,7 +80,7 @@ func queueDrops() map[uint16][2]uint64 {
 
 // ruleCounters reads the packet counters of the chain's rules.
 func ruleCounters(fam string) (closed, open uint64) {
-	out, err := exec.CommandContext(context.Background(), fam, "-w", "-L", Chain, "-n", "-v", "-x").Output()
+	out, err := exec.CommandContext(context.Background(), fam, "-w", "-t", nfTable, "-L", Chain, "-n", "-v", "-x").Output()
 	if err != nil {
 		return 0, 0
 	}
@@ -93,10 +94,10 @@ func ruleCounters(fam string) (closed, open uint64) {
 			continue
 		}
 		switch {
-		case strings.Contains(line, "0x50a10001"):
+		case strings.Contains(line, fmt.Sprintf("mark match %#x", markInspect|markFailOpen)):
 			open += n
-		case strings.Contains(line, "0x50a10000"):
-			closed += n
+		case strings.Contains(line, fmt.Sprintf("mark match %#x", markInspect)):
+			closed += n // the re-marking rule, or the stopped chain's drop
 		}
 	}
 	return closed, open
