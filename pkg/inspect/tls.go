@@ -37,15 +37,20 @@ func ClientHelloSNI(b []byte) (string, error) {
 	return helloServerName(hs[4 : 4+n])
 }
 
-// handshakeBytes joins the payloads of the leading handshake records.
+// handshakeBytes joins the payloads of the leading handshake records up
+// to the end of the first handshake message; what follows that is not
+// ours to read, so more bytes never change what was read. A record of
+// another type (change_cipher_spec, alert, application data) before the
+// message is whole refuses: a server would fail the handshake there, and
+// waiting for the rest of the message would wait forever.
 func handshakeBytes(b []byte) ([]byte, error) {
 	var hs []byte
-	for len(b) > 0 {
+	for !firstMessageRead(hs) && len(b) > 0 {
 		if b[0] != tlsRecordHandshake {
 			if len(hs) == 0 {
 				return nil, RefuseUnrecognised
 			}
-			break // handshake done; what follows is not ours to read
+			return nil, RefuseMalformed
 		}
 		if len(b) < 5 {
 			break
@@ -68,6 +73,16 @@ func handshakeBytes(b []byte) ([]byte, error) {
 		return nil, errNeedMore
 	}
 	return hs, nil
+}
+
+// firstMessageRead says hs holds its first handshake message whole, or
+// enough of it to know it is longer than a ClientHello may be.
+func firstMessageRead(hs []byte) bool {
+	if len(hs) < 4 {
+		return false
+	}
+	n := int(hs[1])<<16 | int(hs[2])<<8 | int(hs[3])
+	return n > maxClientHello || len(hs) >= 4+n
 }
 
 func helloServerName(body []byte) (string, error) {
