@@ -29,14 +29,14 @@ const (
 )
 
 // flood runs the flood for d and fills out.Flood.
-func flood(ctx context.Context, gw *lab.Gateway, pid int, d time.Duration, out *results.Inspection) error {
-	gen, err := floodGenerator(gw)
+func flood(ctx context.Context, m *agent, d time.Duration, out *results.Inspection) error {
+	gen, err := floodGenerator(m.gw)
 	if err != nil {
 		return err
 	}
 	defer gen.Close()
 	var sending time.Duration
-	w, err := measure(gw, pid, func() error {
+	w, err := m.measure(func() error {
 		start := time.Now()
 		for time.Since(start) < d && ctx.Err() == nil {
 			if _, err := gen.Burst(floodBurst, floodCPU); err != nil {
@@ -45,7 +45,7 @@ func flood(ctx context.Context, gw *lab.Gateway, pid int, d time.Duration, out *
 			time.Sleep(floodGap)
 		}
 		sending = time.Since(start)
-		return awaitIdle(gw, 5*time.Second)
+		return m.awaitIdle(5 * time.Second)
 	})
 	if err != nil {
 		return err
@@ -63,6 +63,7 @@ func flood(ctx context.Context, gw *lab.Gateway, pid int, d time.Duration, out *
 		AgentCPUSeconds: w.cpu.Seconds(),
 		SingleVerdicts:  uint64(after.single - before.single),
 		BatchVerdicts:   uint64(after.batch - before.batch),
+		KernelPackets:   after.kernel - before.kernel,
 	}
 	f.Derive()
 	out.Flood = f
@@ -119,10 +120,10 @@ var floodMAC = net.HardwareAddr{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}
 
 // awaitIdle waits until the inspector has handled everything queued: its
 // packet count stands still for 200 ms.
-func awaitIdle(gw *lab.Gateway, limit time.Duration) error {
+func (m *agent) awaitIdle(limit time.Duration) error {
 	last := -1.0
 	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
-		s, err := scrape(gw)
+		s, err := m.scrape()
 		if err != nil {
 			return err
 		}

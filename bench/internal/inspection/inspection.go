@@ -51,8 +51,11 @@ type Config struct {
 	Load    time.Duration // how long the clients open flows for the rate
 	Flood   time.Duration // how long the SYN flood lasts
 	Clients int           // clients opening flows in parallel
-	FlowKB  int           // bytes the server sends on the flow whose share is measured
-	Log     *slog.Logger
+	FlowKB  int           // bytes the server sends on each flow whose share is measured
+	// ShareFlows is how many flows each way of sending the ClientHello
+	// (shareCases) is measured over.
+	ShareFlows int
+	Log        *slog.Logger
 }
 
 // Measure runs part 5. A missing prerequisite (go toolchain to build the
@@ -117,53 +120,29 @@ func Measure(ctx context.Context, cfg Config) (*results.Inspection, error) {
 		return nil, err
 	}
 	c := &client{gw: gw, tls: srv.clientConfig()}
+	m := &agent{gw: gw, pid: pid}
 	// A first flow checks the path, and warms it.
 	if _, err := c.flow(0); err != nil {
 		return nil, fmt.Errorf("a flagged TLS flow through the lab gateway: %w", err)
 	}
-	if err := share(ctx, c, gw, cfg, out); err != nil {
+	if err := shares(ctx, c, m, cfg, out); err != nil {
 		return nil, err
 	}
-	if err := rate(ctx, c, gw, pid, cfg, out); err != nil {
+	if err := rate(ctx, c, m, cfg, out); err != nil {
 		return nil, err
 	}
-	if err := flood(ctx, gw, pid, cfg.Flood, out); err != nil {
+	if err := flood(ctx, m, cfg.Flood, out); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// share sends one flow of cfg.FlowKB through the gateway and compares the
-// packets the datapath counted for its rule with those that reached the
-// inspector.
-func share(ctx context.Context, c *client, gw *lab.Gateway, cfg Config, out *results.Inspection) error {
-	before, err := scrape(gw)
-	if err != nil {
-		return err
-	}
-	n, err := c.flow(cfg.FlowKB << 10)
-	if err != nil {
-		return fmt.Errorf("the measured flow: %w", err)
-	}
-	after, err := scrape(gw)
-	if err != nil {
-		return err
-	}
-	out.FlowReceived = n
-	out.FlowPackets = uint64(after.hits - before.hits)
-	out.FlowQueued = uint64(after.queued - before.queued)
-	if out.FlowPackets > 0 {
-		out.Share = float64(out.FlowQueued) / float64(out.FlowPackets)
-	}
-	return ctx.Err()
-}
-
 // rate keeps cfg.Clients clients opening flagged flows (handshake, one
 // exchange, close) for cfg.Load and relates the packets the inspector
 // handled to the CPU time the agent used meanwhile.
-func rate(ctx context.Context, c *client, gw *lab.Gateway, pid int, cfg Config, out *results.Inspection) error {
+func rate(ctx context.Context, c *client, m *agent, cfg Config, out *results.Inspection) error {
 	var flows, failed atomic.Uint64
-	w, err := measure(gw, pid, func() error {
+	w, err := m.measure(func() error {
 		start := time.Now()
 		var wg sync.WaitGroup
 		for range cfg.Clients {
@@ -188,6 +167,7 @@ func rate(ctx context.Context, c *client, gw *lab.Gateway, pid int, cfg Config, 
 	before, after, wall := w.before, w.after, w.wall
 	out.Flows, out.FailedFlows = flows.Load(), failed.Load()
 	out.Packets = uint64(after.queued - before.queued)
+	out.KernelPackets = after.kernel - before.kernel
 	out.AgentCPUSeconds = w.cpu.Seconds()
 	out.WallSeconds = wall.Seconds()
 	out.CallbackSeconds = after.callbackSec - before.callbackSec
@@ -214,6 +194,22 @@ type client struct {
 // flow opens a TLS connection from the organisation's host to the
 // inspected service and asks for n bytes; it returns how many came.
 func (c *client) flow(n int) (int, error) {
+	f, err := c.flowSplit(n, 0)
+	return f.received, err
+}
+
+// flowDone is what the client saw of one flow.
+type flowDone struct {
+	received   int
+	helloBytes int    // the ClientHello record
+	mss        int    // the socket's send MSS
+	retrans    uint64 // segments the client's kernel sent again
+}
+
+// flowSplit is flow with the ClientHello written in pieces writes (none
+// when pieces < 2), splitPause apart.
+func (c *client) flowSplit(n, pieces int) (flowDone, error) {
+	var f flowDone
 	h := c.gw.Orgs[host]
 	var conn net.Conn
 	err := h.NS.Do(func() (err error) {
@@ -222,19 +218,26 @@ func (c *client) flow(n int) (int, error) {
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return f, err
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	tc := tls.Client(conn, c.tls)
+	sc := &splitConn{Conn: conn, pieces: pieces}
+	tc := tls.Client(sc, c.tls)
 	if _, err := fmt.Fprintf(tc, "%d\n", n); err != nil {
-		return 0, err
+		return f, err
 	}
 	got, err := io.Copy(io.Discard, tc)
 	if err == nil && int(got) != n {
 		err = fmt.Errorf("got %d bytes, want %d", got, n)
 	}
-	return int(got), err
+	f.received, f.helloBytes = int(got), sc.hello
+	if info, ierr := tcpInfo(conn); ierr == nil {
+		f.mss, f.retrans = int(info.Snd_mss), uint64(info.Total_retrans)
+	} else if err == nil {
+		err = ierr
+	}
+	return f, err
 }
 
 type server struct {
@@ -313,6 +316,13 @@ func (s *server) close() {
 	s.wg.Wait()
 }
 
+// agent is the lab agent: its gateway (for its metrics) and its process
+// (for its CPU time and its namespace's queue counters).
+type agent struct {
+	gw  *lab.Gateway
+	pid int
+}
+
 // window is the agent's metrics and CPU time around a load.
 type window struct {
 	before, after scraped
@@ -320,11 +330,11 @@ type window struct {
 }
 
 // measure runs load and reads the agent's metrics and CPU time around it.
-func measure(gw *lab.Gateway, pid int, load func() error) (w window, err error) {
-	if w.before, err = scrape(gw); err != nil {
+func (a *agent) measure(load func() error) (w window, err error) {
+	if w.before, err = a.scrape(); err != nil {
 		return w, err
 	}
-	cpu0, err := processCPU(pid)
+	cpu0, err := processCPU(a.pid)
 	if err != nil {
 		return w, err
 	}
@@ -333,34 +343,45 @@ func measure(gw *lab.Gateway, pid int, load func() error) (w window, err error) 
 		return w, err
 	}
 	w.wall = time.Since(start)
-	cpu1, err := processCPU(pid)
+	cpu1, err := processCPU(a.pid)
 	if err != nil {
 		return w, err
 	}
 	w.cpu = cpu1 - cpu0
-	w.after, err = scrape(gw)
+	w.after, err = a.scrape()
 	return w, err
 }
 
 type scraped struct {
-	hits, queued, callbackSec, callbackN, single, batch, queueFull, socketFull float64
+	hits, queued, held, callbackSec, callbackN, single, batch, queueFull, socketFull float64
+	decisionSec, decisionN                                                           float64
+	kernel                                                                           uint64 // packets the kernel's queues handed to the agent
 }
 
-// scrape reads the agent's metrics from inside the gateway's namespace.
-func scrape(gw *lab.Gateway) (scraped, error) {
-	body, err := gw.GW.HTTPGet(metricsAt, "/metrics", 5*time.Second)
+// scrape reads the agent's metrics from inside the gateway's namespace,
+// and the kernel's queue counters there.
+func (a *agent) scrape() (scraped, error) {
+	body, err := a.gw.GW.HTTPGet(metricsAt, "/metrics", 5*time.Second)
 	if err != nil {
 		return scraped{}, fmt.Errorf("scrape the lab agent's metrics: %w", err)
+	}
+	k, err := queueHanded(a.pid)
+	if err != nil {
+		return scraped{}, err
 	}
 	return scraped{
 		hits:        agenttest.SumMetric(body, "palisade_rule_hits_total", `rule="`+rule+`"`),
 		queued:      agenttest.SumMetric(body, "palisade_inspect_packets_total"),
+		held:        agenttest.SumMetric(body, "palisade_inspect_packets_total", `action="hold"`),
 		callbackSec: agenttest.SumMetric(body, "palisade_inspect_packet_seconds_sum"),
 		callbackN:   agenttest.SumMetric(body, "palisade_inspect_packet_seconds_count"),
 		single:      agenttest.SumMetric(body, "palisade_inspect_verdict_messages_total", `kind="single"`),
 		batch:       agenttest.SumMetric(body, "palisade_inspect_verdict_messages_total", `kind="batch"`),
 		queueFull:   agenttest.SumMetric(body, "palisade_inspect_queue_drops_total", `cause="full"`),
 		socketFull:  agenttest.SumMetric(body, "palisade_inspect_queue_drops_total", `cause="user"`),
+		decisionSec: agenttest.SumMetric(body, "palisade_inspect_decision_seconds_sum"),
+		decisionN:   agenttest.SumMetric(body, "palisade_inspect_decision_seconds_count"),
+		kernel:      k,
 	}, nil
 }
 

@@ -35,6 +35,15 @@ type Inspection struct {
 	FlowPackets  uint64  `json:"flow_packets"` // the rule's hits in the datapath (both directions)
 	FlowQueued   uint64  `json:"flow_queued"`  // packets that reached the inspector meanwhile
 	Share        float64 `json:"share"`        // FlowQueued / FlowPackets
+	// Shares are the share by how the ClientHello was sent (issue 18):
+	// whole, and split over 3 and 6 segments, several flows each. The
+	// single flow above is the first flow of the whole case. Absent from
+	// results before issue 18.
+	Shares []InspectionShare `json:"shares,omitempty"`
+	// KernelPackets is what the gateway's nfnetlink_queue handed to the
+	// agent over the load (its last packet id less its user drops): the
+	// kernel's side of Packets. Absent (0) from results before issue 18.
+	KernelPackets uint64 `json:"kernel_packets,omitempty"`
 
 	Flood *InspectionFlood `json:"flood"`
 }
@@ -75,6 +84,9 @@ func checkInspection(r *Results) error {
 	if err := checkFlood(x.Flood); err != nil {
 		errs = append(errs, err)
 	}
+	if err := checkShares(x.Shares); err != nil {
+		errs = append(errs, err)
+	}
 	if x.CallbackPps < 0 || math.IsNaN(x.CallbackPps) {
 		errs = append(errs, errors.New("inspection: callback rate is not a rate"))
 	}
@@ -98,9 +110,19 @@ func inspectSection(b *strings.Builder, r *Results) {
 	fmt.Fprintf(b, "| packets per second per consumer core (palisaded's CPU time) | %.0f |\n", x.PpsPerCore)
 	fmt.Fprintf(b, "| packets per second inside the per-packet callback alone | %.0f |\n", x.CallbackPps)
 	fmt.Fprintf(b, "| packets per verdict message | %.2f (%d single, %d batch) |\n", x.PacketsPerMsg, x.SingleVerdicts, x.BatchVerdicts)
-	fmt.Fprintf(b, "| load | %d clients for %.1f s: %d flows (%d failed), %d packets queued, %.0f pps offered, palisaded %.2f CPU s |\n",
-		x.Clients, x.WallSeconds, x.Flows, x.FailedFlows, x.Packets, x.Pps, x.AgentCPUSeconds)
+	fmt.Fprintf(b, "| load | %d clients for %.1f s: %d flows (%d failed), %d packets queued%s, %.0f pps offered, palisaded %.2f CPU s |\n",
+		x.Clients, x.WallSeconds, x.Flows, x.FailedFlows, x.Packets, kernelSaid(x.KernelPackets), x.Pps, x.AgentCPUSeconds)
 	floodRows(b, x.Flood)
 	fmt.Fprintf(b, "| share of a flagged flow's packets that reached userspace | %.2f%% (%d of %d packets, one TLS flow of %d KiB) |\n",
 		100*x.Share, x.FlowQueued, x.FlowPackets, x.FlowBytes>>10)
+	shareRows(b, x.Shares)
+}
+
+// kernelSaid is the kernel queue's count beside the inspector's, when the
+// results have it.
+func kernelSaid(n uint64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (the kernel's queue handed it %d)", n)
 }

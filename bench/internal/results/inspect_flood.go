@@ -21,6 +21,7 @@ type InspectionFlood struct {
 	SingleVerdicts  uint64  `json:"single_verdicts"`
 	BatchVerdicts   uint64  `json:"batch_verdicts"`
 	PacketsPerMsg   float64 `json:"packets_per_verdict_message"`
+	KernelPackets   uint64  `json:"kernel_packets,omitempty"` // handed to the agent by the kernel's queues (issue 18; 0 before)
 }
 
 // Derive fills the ratios from the counts.
@@ -57,8 +58,8 @@ func floodRows(b *strings.Builder, f *InspectionFlood) {
 	}
 	fmt.Fprintf(b, "| flood: packets per second per consumer core, queues never empty | %.0f |\n", f.PpsPerCore)
 	fmt.Fprintf(b, "| flood: packets per verdict message | %.2f (%d single, %d batch) |\n", f.PacketsPerMsg, f.SingleVerdicts, f.BatchVerdicts)
-	fmt.Fprintf(b, "| flood: load | %d SYNs in %.1f s (%.0f pps offered); %d packets handled in %.1f s, palisaded %.2f CPU s; "+
+	fmt.Fprintf(b, "| flood: load | %d SYNs in %.1f s (%.0f pps offered); %d packets handled%s in %.1f s, palisaded %.2f CPU s; "+
 		"the kernel dropped %d (queue full) and %d (socket buffer full). Handled and dropped count both directions of "+
 		"the flagged flows: the SYNs, the service's SYN-ACKs and the host's resets |\n",
-		f.Sent, f.Seconds, float64(f.Sent)/f.Seconds, f.Packets, f.WallSeconds, f.AgentCPUSeconds, f.QueueFull, f.SocketFull)
+		f.Sent, f.Seconds, float64(f.Sent)/f.Seconds, f.Packets, kernelSaid(f.KernelPackets), f.WallSeconds, f.AgentCPUSeconds, f.QueueFull, f.SocketFull)
 }

@@ -53,7 +53,7 @@ func Full() Params {
 		Burst8Calls: 100, SingleCalls: 2000, Rounds: 5, Burst: time.Second,
 		Frames: trafficgen.MaxFrames, ApplyRules: 100000, ApplyRuns: 3,
 		CaptureRules: 1000,
-		Inspect:      inspection.Config{Load: 5 * time.Second, Flood: 3 * time.Second, Clients: 4, FlowKB: 1024},
+		Inspect:      inspection.Config{Load: 5 * time.Second, Flood: 3 * time.Second, Clients: 4, FlowKB: 1024, ShareFlows: 5},
 	}
 }
 
@@ -64,7 +64,7 @@ func Quick() Params {
 		Burst8Calls: 5, SingleCalls: 50, Rounds: 2, Burst: 100 * time.Millisecond,
 		Frames: 256, ApplyRules: 1000, ApplyRuns: 1,
 		CaptureRules: 1000,
-		Inspect:      inspection.Config{Load: time.Second, Flood: time.Second, Clients: 2, FlowKB: 64},
+		Inspect:      inspection.Config{Load: time.Second, Flood: time.Second, Clients: 2, FlowKB: 64, ShareFlows: 1},
 	}
 }
 

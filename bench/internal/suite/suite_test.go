@@ -43,6 +43,10 @@ func TestQuickRun(t *testing.T) {
 		t.Errorf("a fresh run lacks a part: not yet %q, capture %v, inspection %v", r.NotYet, r.Capture != nil, r.Inspection != nil)
 	} else if r.Inspection.Absent != "" {
 		t.Logf("part 5 absent: %s", r.Inspection.Absent)
+	} else if len(r.Inspection.Shares) != 3 || r.Inspection.KernelPackets == 0 {
+		// Issue 18's figures (results.Check accepts older results without them).
+		t.Errorf("a fresh run lacks issue 18's share cases or kernel counts: %d cases, kernel packets %d",
+			len(r.Inspection.Shares), r.Inspection.KernelPackets)
 	}
 }
 
