@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/palisade-psn/palisade/pkg/inspect"
 	"golang.org/x/sys/unix"
 )
 
@@ -177,4 +179,26 @@ func checkIptables(h Host) Result {
 		return fail("iptables", "%s: the legacy backend needs CAP_NET_RAW, which the unit does not grant; switch to nf_tables: update-alternatives --set iptables /usr/sbin/iptables-nft (and ip6tables)", v)
 	}
 	return ok("iptables", "%s", v)
+}
+
+// checkQueuePath: where the boundary is attached, the inspector's queue
+// path must be whole. palisaded's watcher puts back what goes missing
+// within a second; a part missing here means it is not running, or
+// cannot.
+func checkQueuePath(h Host, t *target) Result {
+	const name = "inspection queue path"
+	if pinned, err := h.PinnedLinks(t.pinPath); err != nil || len(pinned) == 0 {
+		return ok(name, "not attached here: palisaded installs it at start")
+	}
+	missing, err := h.QueuePath()
+	switch {
+	case err != nil:
+		return warn(name, "cannot read it: %v", err)
+	case len(missing) == 0:
+		return ok(name, "mangle chain %s, its PREROUTING jump and the blackhole ip rules, IPv4 and IPv6", inspect.Chain)
+	case slices.ContainsFunc(missing, func(p string) bool { return strings.HasSuffix(p, "blackhole") }):
+		return fail(name, "missing %s: while the chain is also gone, fail-closed inspected flows would be forwarded uninspected; start palisaded (it restores them), or `ip rule add pref %d fwmark 0x50a10000/0xffffffff blackhole` (-4 and -6)",
+			strings.Join(missing, ", "), inspect.BlackholePref)
+	}
+	return fail(name, "missing %s: inspected flows are not decided (fail-closed ones dropped by the blackhole rule, fail-open ones forwarded uninspected); palisaded restores it within a second when it runs: is it running?", strings.Join(missing, ", "))
 }

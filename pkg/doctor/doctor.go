@@ -72,6 +72,7 @@ func Run(h Host, o Options) *Report {
 	add(checkRoutesBack(h, t)...)
 	add(checkTableSizes(h, t)...)
 	add(checkPinned(h, t))
+	add(checkQueuePath(h, t))
 	r.OK = r.Counts()[Fail] == 0
 	return r
 }

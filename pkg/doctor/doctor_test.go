@@ -100,6 +100,16 @@ func TestChecks(t *testing.T) {
 			want: map[string]want{"rules": {Fail, "refused"}, "config": {OK, ""}}},
 		{name: "no probe asked", opts: func(o *Options) { o.ProbeXDP = false },
 			want: map[string]want{"xdp@org0": {Warn, "not probed (--no-xdp-probe)"}}},
+		{name: "queue path whole", host: func(h *fakeHost) { h.pinned = []string{"org0"} },
+			want: map[string]want{"inspection queue path": {OK, "mangle chain PALISADE-INSPECT"}}},
+		{name: "queue path flushed, agent gone", host: func(h *fakeHost) {
+			h.pinned = []string{"org0"}
+			h.queuePathMissing = []string{"ipv4 chain", "ipv4 jump"}
+		}, want: map[string]want{"inspection queue path": {Fail, "missing ipv4 chain, ipv4 jump: inspected flows are not decided"}}},
+		{name: "blackhole gone", host: func(h *fakeHost) {
+			h.pinned = []string{"org0"}
+			h.queuePathMissing = []string{"ipv6 blackhole"}
+		}, want: map[string]want{"inspection queue path": {Fail, "fail-closed inspected flows would be forwarded uninspected"}}},
 		{name: "stray pinned interface", host: func(h *fakeHost) { h.pinned = []string{"org0", "old9"} },
 			want: map[string]want{"pinned state": {Warn, "palisade detach old9"}}},
 		{name: "routes back to every ingress", want: map[string]want{

@@ -17,24 +17,25 @@ import (
 // fakeHost is a machine described field by field; the zero values of a
 // healthyHost are a gateway where every check passes.
 type fakeHost struct {
-	priv        bool
-	release     string
-	featureErr  map[string]error // "xdp", "map lru_hash", "helper fib_lookup"...
-	fsMagic     int64
-	jit         string
-	missing     map[string]bool // paths Stat does not find
-	memlock     uint64
-	noIptables  bool
-	iptablesV   string
-	links       map[string]Link
-	drivers     map[string]string
-	offloads    map[string]map[string]string
-	nativeErr   map[string]error
-	pinned      []string
-	probedIface []string
-	routes      map[string]RouteDev // address -> where it is routed; absent: no route
-	vlans       []datapath.VLANDev
-	memTotal    uint64
+	queuePathMissing []string
+	priv             bool
+	release          string
+	featureErr       map[string]error // "xdp", "map lru_hash", "helper fib_lookup"...
+	fsMagic          int64
+	jit              string
+	missing          map[string]bool // paths Stat does not find
+	memlock          uint64
+	noIptables       bool
+	iptablesV        string
+	links            map[string]Link
+	drivers          map[string]string
+	offloads         map[string]map[string]string
+	nativeErr        map[string]error
+	pinned           []string
+	probedIface      []string
+	routes           map[string]RouteDev // address -> where it is routed; absent: no route
+	vlans            []datapath.VLANDev
+	memTotal         uint64
 }
 
 func healthyHost() *fakeHost {
@@ -54,7 +55,8 @@ func healthyHost() *fakeHost {
 	}
 }
 
-func (f *fakeHost) MemTotal() (uint64, error) { return f.memTotal, nil }
+func (f *fakeHost) MemTotal() (uint64, error)    { return f.memTotal, nil }
+func (f *fakeHost) QueuePath() ([]string, error) { return f.queuePathMissing, nil }
 
 // exampleRoutes routes the example rules' prefixes as the standard lab
 // does: surrey-cc and mole-valley-dc (1, 2) to org0, the police link and

@@ -50,6 +50,9 @@ type Host interface {
 	VLANDevices() ([]datapath.VLANDev, error)
 	// MemTotal is the host's memory in bytes (/proc/meminfo MemTotal).
 	MemTotal() (uint64, error)
+	// QueuePath lists the parts of the inspector's queue path missing
+	// now ("ipv4 jump", "ipv6 blackhole", ...).
+	QueuePath() ([]string, error)
 }
 
 // Link is an interface as the kernel reports it.

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/features"
 	"github.com/palisade-psn/palisade/pkg/datapath"
+	"github.com/palisade-psn/palisade/pkg/inspect"
 	"golang.org/x/sys/unix"
 )
 
@@ -207,6 +209,10 @@ func parseOffloads(out string) map[string]string {
 	}
 	return feats
 }
+
+// QueuePath checks the inspector's netfilter chain, its jump and the
+// blackhole rules.
+func (System) QueuePath() ([]string, error) { return inspect.CheckQueuePath(context.Background()) }
 
 // MemTotal reads MemTotal from /proc/meminfo.
 func (System) MemTotal() (uint64, error) {

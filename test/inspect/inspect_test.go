@@ -67,9 +67,12 @@ func testNames(t *testing.T, il *inspectLab) {
 	}{
 		{"other sni", "evil.example", 0, false},
 		{"no sni", "", 0, false},
-		{"allowed sni in 16-byte segments", "tiny.cloud.psn.example", 16, true},
+		// More segments before the name than a flow may hold (and than a
+		// sender's initial window): a fail-closed rule refuses the flow.
+		{"allowed sni in 16-byte segments", "tiny.cloud.psn.example", 16, false},
 		{"other sni in 16-byte segments", "evil.example", 16, false},
 		{"allowed sni split in two", "split.cloud.psn.example", 200, true},
+		{"allowed sni in 300-byte segments", "several.cloud.psn.example", 300, true},
 	} {
 		err := il.tlsExchange("surrey", "198.18.1.10", cloud4, c.sni, 3, c.chunk)
 		switch {
@@ -81,6 +84,9 @@ func testNames(t *testing.T, il *inspectLab) {
 	}
 	if n := il.scrape(t, "palisade_inspect_verdicts_total", cloudRule, `reason="no_sni"`); n < 1 {
 		t.Errorf("no_sni refusals counted: %v", n)
+	}
+	if n := il.scrape(t, "palisade_inspect_verdicts_total", cloudRule, `reason="hold_bound"`); n < 2 {
+		t.Errorf("hold_bound refusals counted: %v, want the two 16-byte-segment flows", n)
 	}
 	// A refused flow's retransmissions are dropped in XDP, not queued.
 	if n := il.scrape(t, "palisade_drops_total", `reason="flow_denied"`); n < 1 {
