@@ -9,9 +9,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/binary"
+	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +28,7 @@ import (
 type tlsFixture struct {
 	server *tls.Config
 	roots  *x509.CertPool
+	cert   []byte // the certificate (its own CA), DER
 }
 
 func newTLSFixture(t *testing.T) *tlsFixture {
@@ -53,7 +59,19 @@ func newTLSFixture(t *testing.T) *tlsFixture {
 	return &tlsFixture{
 		server: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
 		roots:  roots,
+		cert:   der,
 	}
+}
+
+// caFile writes the certificate as PEM for command-line clients (curl
+// --cacert, openssl -CAfile).
+func (f *tlsFixture) caFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.cert}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func (f *tlsFixture) client(name string) *tls.Config {
@@ -71,9 +89,13 @@ func (f *tlsFixture) serve(ln net.Listener) {
 			c.SetDeadline(time.Now().Add(30 * time.Second))
 			tc := tls.Server(c, f.server)
 			r := bufio.NewReader(tc)
-			for range 10000 {
+			for i := range 10000 {
 				line, err := r.ReadString('\n')
 				if err != nil {
+					return
+				}
+				if i == 0 && strings.HasPrefix(line, "GET ") {
+					answerHTTP(tc, r) // curl
 					return
 				}
 				if _, err := io.WriteString(tc, "pong "+line); err != nil {
@@ -82,6 +104,22 @@ func (f *tlsFixture) serve(ln net.Listener) {
 			}
 		}()
 	}
+}
+
+// answerHTTP reads the rest of a request head and answers it, for HTTPS
+// clients such as curl.
+func answerHTTP(w io.Writer, r *bufio.Reader) {
+	for range 100 {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if strings.TrimRight(line, "\r\n") == "" {
+			break
+		}
+	}
+	const body = "cloud storage tenant\n"
+	fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 }
 
 // chunked writes in tiny pieces, each its own segment (TCP_NODELAY), with

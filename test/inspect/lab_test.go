@@ -105,7 +105,7 @@ func listen(t *testing.T, ns *lab.NS, network, addr string) net.Listener {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	return ln
+	return countReads(ln) // what each connection's server read (talkaround_test.go)
 }
 
 // dial opens a TCP connection from src (an address of host) to dst; the
