@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,9 +10,11 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/palisade-psn/palisade/pkg/control"
 	"github.com/palisade-psn/palisade/pkg/datapath"
+	"github.com/palisade-psn/palisade/pkg/inspect"
 	"github.com/spf13/cobra"
 )
 
@@ -90,6 +93,7 @@ func pinnedStatus(pin string) (*control.Status, error) {
 	if r.Refusals, err = p.Counters().OrgRefusals(); err != nil {
 		return nil, err
 	}
+	r.Inspection.QueuePath = inspect.QueuePathNow(context.Background())
 	return r, nil
 }
 
@@ -123,6 +127,7 @@ func printStatus(g *globals, r *control.Status) {
 			fmt.Fprintf(w, "policy digest\t%s\t%d organisations, %d rules\n", r.Policy.Digest, r.Policy.Organisations, r.Policy.Rules)
 		}
 	}
+	printQueuePath(w, r.Inspection)
 	fmt.Fprintf(w, "allowed packets\tforwarded in XDP %d\tpassed to the kernel stack %d\n",
 		r.Forwarded["xdp"].Packets, r.Forwarded["stack"].Packets)
 	fmt.Fprintln(w, "\nORGANISATION\tALLOWED\tINSPECTED\tDROPPED\tBYTES ALLOWED")
@@ -233,4 +238,19 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// printQueuePath says whether inspected packets reach the inspector.
+func printQueuePath(w io.Writer, in control.InspectionStatus) {
+	q := in.QueuePath
+	switch {
+	case !q.Intact:
+		fmt.Fprintf(w, "inspection\tQUEUE PATH MISSING: %s\tfail-closed inspected flows dropped, fail-open ones forwarded uninspected\n", strings.Join(q.Missing, "; "))
+	case !in.Running:
+		fmt.Fprintln(w, "inspection\tqueue path in place, no inspector reading it (fail-closed flows dropped)")
+	case q.Restorations > 0:
+		fmt.Fprintf(w, "inspection\tqueue path intact\trestored %d times, last at %s\n", q.Restorations, q.LastRestored.Format(time.RFC3339))
+	default:
+		fmt.Fprintln(w, "inspection\tqueue path intact")
+	}
 }

@@ -76,6 +76,7 @@ func (a *Agent) Status() (*control.Status, error) {
 	if st.Refusals, err = c.OrgRefusals(); err != nil {
 		return nil, err
 	}
+	st.Inspection = a.inspectionStatus()
 	return st, nil
 }
 

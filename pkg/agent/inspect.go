@@ -1,8 +1,10 @@
 package agent
 
 import (
+	"context"
 	"sync/atomic"
 
+	"github.com/palisade-psn/palisade/pkg/control"
 	"github.com/palisade-psn/palisade/pkg/inspect"
 	"github.com/palisade-psn/palisade/pkg/policy"
 	"github.com/palisade-psn/palisade/pkg/rules"
@@ -48,6 +50,15 @@ func (a *Agent) startInspector() (stop func(), err error) {
 			a.log.Error("stop inspector", "err", err)
 		}
 	}, nil
+}
+
+// inspectionStatus is the queue path as the watcher last found it, or as
+// it is now when the inspector is off (the guard's chain, the blackhole).
+func (a *Agent) inspectionStatus() control.InspectionStatus {
+	if a.insp.in != nil {
+		return control.InspectionStatus{Running: true, QueuePath: a.insp.in.QueuePath()}
+	}
+	return control.InspectionStatus{QueuePath: inspect.QueuePathNow(context.Background())}
 }
 
 // inspectRule is the inspector's RuleFinder over the policy in force.

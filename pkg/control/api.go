@@ -1,6 +1,9 @@
 package control
 
-import "github.com/palisade-psn/palisade/pkg/datapath"
+import (
+	"github.com/palisade-psn/palisade/pkg/datapath"
+	"github.com/palisade-psn/palisade/pkg/inspect"
+)
 
 // Status is what GET /v1/status answers.
 type Status struct {
@@ -18,6 +21,15 @@ type Status struct {
 	// Limits is what each organisation's rule file sets in limits:, for
 	// the organisations that set any.
 	Limits map[string]OrgLimits `json:"limits"`
+	// Inspection is the inspector's queue path (issue 18): as the running
+	// agent's watcher last found it, or as found now when none runs.
+	Inspection InspectionStatus `json:"inspection"`
+}
+
+// InspectionStatus says whether inspected packets reach the inspector.
+type InspectionStatus struct {
+	Running   bool                   `json:"running"`
+	QueuePath inspect.QueuePathState `json:"queue_path"`
 }
 
 // OrgLimits is an organisation's limits: block as the policy in force has

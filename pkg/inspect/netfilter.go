@@ -169,6 +169,16 @@ func CheckQueuePath(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
+// QueuePathNow is the queue path as CheckQueuePath finds it now, for
+// status when no inspector watches it.
+func QueuePathNow(ctx context.Context) QueuePathState {
+	missing, err := CheckQueuePath(ctx)
+	if err != nil {
+		missing = append(missing, err.Error())
+	}
+	return QueuePathState{Intact: len(missing) == 0, Missing: missing, LastChecked: time.Now()}
+}
+
 // Remove takes the chain, its jump and the blackhole rules away
 // (`palisade clean`), and the chain of older versions (filter/FORWARD).
 func Remove(ctx context.Context) error {
