@@ -45,7 +45,11 @@ func flood(ctx context.Context, m *agent, d time.Duration, out *results.Inspecti
 			time.Sleep(floodGap)
 		}
 		sending = time.Since(start)
-		return m.awaitIdle(5 * time.Second)
+		// Generous: on a host busy with other work the agent may get a
+		// fraction of a CPU for the backlog (and each scrape runs
+		// iptables, which waits for the host-wide xtables lock). The
+		// figure is CPU time, so waiting longer changes nothing in it.
+		return m.awaitIdle(30 * time.Second)
 	})
 	if err != nil {
 		return err
