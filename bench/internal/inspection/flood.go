@@ -46,9 +46,9 @@ func flood(ctx context.Context, m *agent, d time.Duration, out *results.Inspecti
 		}
 		sending = time.Since(start)
 		// Generous: on a host busy with other work the agent may get a
-		// fraction of a CPU for the backlog (and each scrape runs
-		// iptables, which waits for the host-wide xtables lock). The
-		// figure is CPU time, so waiting longer changes nothing in it.
+		// fraction of a CPU for the backlog (and each scrape of its
+		// metrics execs iptables twice). The figure is CPU time, so
+		// waiting longer changes nothing in it.
 		return m.awaitIdle(30 * time.Second)
 	})
 	if err != nil {
