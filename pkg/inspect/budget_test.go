@@ -203,8 +203,9 @@ func TestBudgetTableFull(t *testing.T) {
 // refused, its held segments dropped), counted, while another
 // organisation's segments are held as before.
 func TestBudgetHeld(t *testing.T) {
-	full := orgHeld / holdSegments // flows holding holdSegments each
-	last := orgHeld - full*holdSegments
+	per := holdSegments - 1 // what one flow holds undecided
+	full := orgHeld / per
+	last := orgHeld - full*per
 	b := newBudgetLab(t, full+2)
 	held := 0
 	hold := func(sport uint16, n int) (a action) {
@@ -217,7 +218,7 @@ func TestBudgetHeld(t *testing.T) {
 	}
 	for i := range full {
 		b.syn(slotClosed, uint16(1000+i))
-		hold(uint16(1000+i), holdSegments)
+		hold(uint16(1000+i), per)
 	}
 	over := uint16(1000 + full)
 	b.syn(slotClosed, over)
@@ -238,8 +239,8 @@ func TestBudgetHeld(t *testing.T) {
 	if n := value(b.tr.m.unheld.WithLabelValues("surrey-cc", boundOrg, "closed")); n != 1 {
 		t.Errorf("hold_exceeded{bound=org} %v, want 1", n)
 	}
-	if got := b.tr.orgs["surrey-cc"].held; got != full*holdSegments {
-		t.Errorf("after the refusal the organisation holds %d, want %d (the refused flow's released)", got, full*holdSegments)
+	if got := b.tr.orgs["surrey-cc"].held; got != full*per {
+		t.Errorf("after the refusal the organisation holds %d, want %d (the refused flow's released)", got, full*per)
 	}
 	b.syn(slotOther, 3000)
 	if a := b.tr.handle(seg(3000, 100, []byte{22}), func(bool) {}); a != actHold {

@@ -48,11 +48,11 @@ type release func(accept bool)
 // decision is remembered for packets that were already on their way
 // before XDP had it. Flows tracked at once: budget.go.
 const (
-	// holdSegments is how many of a flow's client segments are held back
-	// until its decision. A TCP sender's initial window is 10 segments
-	// (RFC 6928) and nothing is acknowledged before the verdict, so a
-	// client cannot send more new segments anyway: a name still not
-	// complete after them would only time out.
+	// holdSegments bounds the client segments a flow may send before its
+	// name is complete: a TCP sender's initial window (RFC 6928). Nothing
+	// is acknowledged before the verdict, so a client that has sent that
+	// many and not finished its name cannot send more; deciding then (by
+	// the rule's failure mode) spares it the wait for the timeout.
 	holdSegments   = 10
 	pendingTimeout = 5 * time.Second
 	decidedTTL     = 10 * time.Second
@@ -122,10 +122,16 @@ func (t *tracker) handle(pk packet, h release) action {
 			return act
 		}
 	}
+	orig := srcLo == st.origLo
 	if st.decided {
+		switch {
+		case orig && st.perQuery() && st.d.Allow && pk.fragment:
+			return t.decide(st, refuse(RefuseFragment, ""))
+		case orig && st.perQuery() && st.d.Allow:
+			return t.query(st, pk.payload)
+		}
 		return verdictAction(st.d.Allow)
 	}
-	orig := srcLo == st.origLo
 	if !orig && st.list == &st.org.unreplied {
 		st.org.file(st, &st.org.replied)
 	}
@@ -249,7 +255,7 @@ func (t *tracker) tcp(st *flowState, pk packet, orig bool, h release) action {
 func (t *tracker) hold(st *flowState, h release) action {
 	bound := ""
 	switch {
-	case len(st.held) >= holdSegments:
+	case len(st.held)+1 >= holdSegments:
 		bound = boundFlow
 	case st.org.held >= orgHeld:
 		bound = boundOrg
@@ -267,12 +273,33 @@ func (t *tracker) hold(st *flowState, h release) action {
 	return actAccept
 }
 
-// decide settles a flow: XDP gets the verdict, held packets get theirs.
+// perQuery says every datagram of the flow is read, not only its first:
+// a UDP flow is a 5-tuple its client may reuse for any number of queries,
+// so an allowed one stays flagged in XDP and each query comes here. (A
+// TCP flow's name is read once: its first request, ClientHello or query.)
+func (st *flowState) perQuery() bool { return st.key.Proto == 17 }
+
+// query decides a later datagram of an allowed UDP flow: one outside the
+// zones refuses the whole flow.
+func (t *tracker) query(st *flowState, payload []byte) action {
+	d := decideDatagram(st.insp, payload)
+	if !d.Allow {
+		return t.decide(st, d)
+	}
+	st.at = time.Now() // an active flow keeps its state
+	t.m.decided(st.rule, d, 0)
+	return actAccept
+}
+
+// decide settles a flow: XDP gets the verdict (but for an allowed
+// per-query flow, which stays flagged), held packets get theirs.
 func (t *tracker) decide(st *flowState, d Decision) action {
 	st.decided, st.d, st.at = true, d, time.Now()
 	st.org.file(st, &st.org.decided)
-	if err := t.table.SetFlowVerdict(st.key, d.Allow); err != nil && !errors.Is(err, datapath.ErrNoFlow) {
-		t.log.Error("inspect: write flow verdict", "rule", st.rule, "err", err)
+	if !d.Allow || !st.perQuery() { // an allowed per-query flow stays flagged
+		if err := t.table.SetFlowVerdict(st.key, d.Allow); err != nil && !errors.Is(err, datapath.ErrNoFlow) {
+			t.log.Error("inspect: write flow verdict", "rule", st.rule, "err", err)
+		}
 	}
 	t.release(st, d.Allow)
 	t.m.decided(st.rule, d, time.Since(st.first))

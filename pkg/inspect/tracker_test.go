@@ -9,6 +9,7 @@ import (
 
 	"github.com/palisade-psn/palisade/pkg/datapath"
 	"github.com/palisade-psn/palisade/pkg/rules"
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // fakeTable is a flow table with one inspected flow per key.
@@ -78,7 +79,7 @@ func TestTrackerReorderedSegments(t *testing.T) {
 		}
 		var released []bool
 		rel := func(ok bool) { released = append(released, ok) }
-		size := (len(hello) + holdSegments - 1) / holdSegments // holdSegments+1 segments at most
+		size := (len(hello) + holdSegments - 2) / (holdSegments - 1) // fewer segments than holdSegments
 		last, n := actHold, 0
 		for off := (len(hello) - 1) / size * size; off >= 0; off -= size {
 			last = tr.handle(seg(40000, 100+uint32(off), hello[off:min(off+size, len(hello))]), rel)
@@ -104,9 +105,9 @@ func TestTrackerReorderedSegments(t *testing.T) {
 	}
 }
 
-// More client segments before the name than holdSegments: a fail-closed
-// flow is refused on the first one past the bound (nothing was passed, the
-// held ones are dropped); a fail-open flow passes from there and is still
+// holdSegments client segments and the name still incomplete: a
+// fail-closed flow is refused on the last (nothing was passed, the held
+// ones are dropped); a fail-open flow passes from there and is still
 // decided when the name completes. A retransmission of a held segment is
 // dropped, not held twice.
 func TestTrackerHoldBound(t *testing.T) {
@@ -117,7 +118,7 @@ func TestTrackerHoldBound(t *testing.T) {
 		tr.handle(packet{src: client, dst: server, sport: 40010, dport: 443, proto: 6, seq: 99, syn: true}, nil)
 		var released []bool
 		rel := func(ok bool) { released = append(released, ok) }
-		for i := range holdSegments {
+		for i := range holdSegments - 1 {
 			if a := tr.handle(seg(40010, 100+uint32(i), hello[i:i+1]), rel); a != actHold {
 				t.Fatalf("open=%v: segment %d: %v, want held", failOpen, i, a)
 			}
@@ -125,20 +126,20 @@ func TestTrackerHoldBound(t *testing.T) {
 		if a := tr.handle(seg(40010, 100, hello[:1]), rel); a != actDrop || len(released) != 0 {
 			t.Fatalf("open=%v: retransmission of a held segment: %v (released %v), want dropped, the original still held", failOpen, a, released)
 		}
-		a := tr.handle(seg(40010, 100+holdSegments, hello[holdSegments:holdSegments+1]), rel)
+		a := tr.handle(seg(40010, 100+holdSegments-1, hello[holdSegments-1:holdSegments]), rel)
 		if n := value(tr.m.unheld.WithLabelValues("surrey-cc", boundFlow, failMode(failOpen))); n != 1 {
 			t.Errorf("open=%v: hold_exceeded{bound=flow} = %v, want 1", failOpen, n)
 		}
 		if !failOpen {
-			if a != actDrop || table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP || len(released) != holdSegments || released[0] {
+			if a != actDrop || table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP || len(released) != holdSegments-1 || released[0] {
 				t.Errorf("fail-closed past the bound: %v, flow %v, released %v; want refused, held dropped", a, table.flows[k].Verdict, released)
 			}
 			continue
 		}
-		if a != actAccept || len(released) != holdSegments || !released[0] {
+		if a != actAccept || len(released) != holdSegments-1 || !released[0] {
 			t.Fatalf("fail-open past the bound: %v, released %v; want passing", a, released)
 		}
-		if a := tr.handle(seg(40010, 100+holdSegments+1, hello[holdSegments+1:]), nil); a != actDrop || table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP {
+		if a := tr.handle(seg(40010, 100+holdSegments, hello[holdSegments:]), nil); a != actDrop || table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP {
 			t.Errorf("fail-open, the name completes refused: %v, flow %v", a, table.flows[k].Verdict)
 		}
 	}
@@ -257,5 +258,54 @@ func TestTrackerStreamStart(t *testing.T) {
 	tr.handle(syn(41003, 5000), nil)
 	if table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP {
 		t.Errorf("a second SYN under buffered bytes: flow %v, want refused", table.flows[k].Verdict)
+	}
+}
+
+// A UDP flow is a 5-tuple its client may reuse: an allowed first query
+// leaves it flagged in XDP, and each later query is read. One outside the
+// zones refuses the flow (XDP drops the rest); a fragmented one too.
+func TestTrackerEveryUDPQuery(t *testing.T) {
+	dns := &rules.Inspect{DNS: []string{"*.psn.example"}}
+	query := func(name string) []byte {
+		b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: 7, RecursionDesired: true})
+		b.StartQuestions()
+		b.Question(dnsmessage.Question{Name: dnsmessage.MustNewName(name), Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET})
+		msg, err := b.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg
+	}
+	for _, last := range []string{"evil.example.", "fragment"} {
+		k, lo := datapath.FlowKeyOf(client, server, 5353, 53, 17)
+		table := &fakeTable{flows: map[datapath.BoundaryPalFlowKey]*datapath.Flow{k: {Verdict: datapath.BoundaryPalVerdictPAL_VERDICT_INSPECT, OrigLo: lo}}}
+		tr := newTracker(table, func(string) *rules.Inspect { return dns }, Budget{}, newMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		q := func(payload []byte) packet {
+			return packet{src: client, dst: server, sport: 5353, dport: 53, proto: 17, payload: payload}
+		}
+		reply := packet{src: server, dst: client, sport: 53, dport: 5353, proto: 17, payload: []byte("answer")}
+		for _, name := range []string{"a.psn.example.", "b.psn.example."} {
+			if a := tr.handle(q(query(name)), nil); a != actAccept {
+				t.Fatalf("query %s: %v, want accepted", name, a)
+			}
+			if v := table.flows[k].Verdict; v != datapath.BoundaryPalVerdictPAL_VERDICT_INSPECT {
+				t.Fatalf("after an allowed query the flow is %v in XDP, want still inspected", v)
+			}
+			if a := tr.handle(reply, nil); a != actAccept {
+				t.Fatalf("reply to %s: %v", name, a)
+			}
+		}
+		p := q(query("c.psn.example."))
+		if last == "fragment" {
+			p.fragment = true
+		} else {
+			p = q(query(last))
+		}
+		if a := tr.handle(p, nil); a != actDrop || table.flows[k].Verdict != datapath.BoundaryPalVerdictPAL_VERDICT_DROP {
+			t.Errorf("%s on the reused 5-tuple: %v, flow %v; want refused", last, a, table.flows[k].Verdict)
+		}
+		if a := tr.handle(q(query("d.psn.example.")), nil); a != actDrop {
+			t.Errorf("after the refusal (%s), an allowed name: %v, want dropped", last, a)
+		}
 	}
 }
