@@ -71,16 +71,27 @@ func (il *inspectLab) httpGet(src, host string) (string, error) {
 
 // dnsUDP asks the resolver from the police host; it returns the answer.
 func (il *inspectLab) dnsUDP(query []byte) ([]byte, error) {
+	c, err := il.dnsSocket()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return askUDP(c, query)
+}
+
+// dnsSocket is a UDP socket of the police host connected to the
+// resolver: one 5-tuple for as many queries as are asked on it.
+func (il *inspectLab) dnsSocket() (net.Conn, error) {
 	var c net.Conn
 	err := il.gw.Orgs["police"].NS.Do(func() (err error) {
 		d := net.Dialer{LocalAddr: &net.UDPAddr{IP: net.ParseIP("198.18.3.10")}}
 		c, err = d.Dial("udp", resolver)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
+	return c, err
+}
+
+func askUDP(c net.Conn, query []byte) ([]byte, error) {
 	c.SetDeadline(time.Now().Add(2 * time.Second))
 	if _, err := c.Write(query); err != nil {
 		return nil, err

@@ -24,7 +24,14 @@ func TestInspection(t *testing.T) {
 	t.Run("dns", func(t *testing.T) { testDNS(t, il) })
 	t.Run("clienthello in ip fragments", func(t *testing.T) { testFragments(t, il) })
 	t.Run("clienthello segments reordered", func(t *testing.T) { testReordered(t, il) })
+	t.Run("talked around: names never finished or trickled", func(t *testing.T) { testStalled(t, il) })
+	t.Run("talked around: a bare-LF http request", func(t *testing.T) { testBareLF(t, il) })
+	t.Run("talked around: http heads servers read otherwise", func(t *testing.T) { testHTTPAmbiguous(t, il) })
+	t.Run("talked around: urgent data", func(t *testing.T) { testUrgent(t, il) })
+	t.Run("real clients", func(t *testing.T) { testRealClients(t, il) })
 	t.Run("one organisation floods its inspected rule", func(t *testing.T) { testOrgFlood(t, il) })
+	t.Run("queue path flushed under traffic", func(t *testing.T) { testQueuePathFlushed(t, il) })
+	t.Run("queue path flushed with the agent gone", func(t *testing.T) { testQueuePathNoAgent(t, il) })
 	t.Run("agent gone", func(t *testing.T) { testAgentGone(t, il) })
 }
 
@@ -112,6 +119,20 @@ func testDNS(t *testing.T, il *inspectLab) {
 	}
 	if _, err := il.dnsUDP(dnsQuery(t, "www.evil.example.")); !refused(err) {
 		t.Errorf("udp query outside the zones: %v, want no answer", err)
+	}
+	// One 5-tuple reused: each query is read, not only the first.
+	c, err := il.dnsSocket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, name := range []string{"a.psn.example.", "b.psn.example."} {
+		if _, err := askUDP(c, dnsQuery(t, name)); err != nil {
+			t.Errorf("allowed query %s on a reused 5-tuple: %v", name, err)
+		}
+	}
+	if _, err := askUDP(c, dnsQuery(t, "exfil.evil.example.")); !refused(err) {
+		t.Errorf("a query outside the zones after allowed ones on the same 5-tuple: %v, want no answer", err)
 	}
 	if _, err := il.dnsTCP(dnsQuery(t, "records.police.uk.")); err != nil {
 		t.Errorf("tcp query in an allowed zone: %v", err)
