@@ -37,6 +37,9 @@ func (s *stream) add(seq uint32, data []byte) (ok bool, err error) {
 	if off < 0 || off >= maxStreamBytes {
 		return false, nil
 	}
+	if len(data) == 0 {
+		return true, nil // places nothing: must not grow the buffer, or empty() would be false
+	}
 	if off+int64(len(data)) > maxStreamBytes {
 		data = data[:maxStreamBytes-off]
 	}
