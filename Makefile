@@ -16,7 +16,14 @@ FUZZ_TARGETS := \
 	pkg/flows:FuzzRead \
 	pkg/agent:FuzzParseConfig \
 	pkg/datapath:FuzzReferenceParser \
-	pkg/datapath:FuzzModelAgainstProgram
+	pkg/datapath:FuzzModelAgainstProgram \
+	pkg/inspect:FuzzClientHelloSNI \
+	pkg/inspect:FuzzHTTPHost \
+	pkg/inspect:FuzzDNSQuestions \
+	pkg/inspect:FuzzDNSOverTCP \
+	pkg/inspect:FuzzStream \
+	pkg/inspect:FuzzDecode \
+	pkg/inspect:FuzzDecideStream
 FUZZTIME ?= 60s
 # A count, not a duration: go1.26's fuzz coordinator can fail a run that
 # found nothing with "context deadline exceeded" when a -fuzztime duration

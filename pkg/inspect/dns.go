@@ -24,6 +24,9 @@ func DNSQuestions(msg []byte) ([]string, error) {
 	if err != nil || len(qs) == 0 {
 		return nil, RefuseNotDNS
 	}
+	if p.SkipAllAnswers() != nil || p.SkipAllAuthorities() != nil || p.SkipAllAdditionals() != nil {
+		return nil, RefuseNotDNS
+	}
 	if end, ok := dnsMessageEnd(msg); !ok || end != len(msg) {
 		return nil, RefuseNotDNS
 	}

@@ -10,22 +10,27 @@ import (
 
 // withOPT is a query with an EDNS OPT record, as most resolvers' clients
 // send it.
-func withOPT(t *testing.T, name string) []byte {
-	t.Helper()
+func withOPT(tb testing.TB, names ...string) []byte {
+	tb.Helper()
 	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: 9, RecursionDesired: true})
 	_ = b.StartQuestions()
-	_ = b.Question(dnsmessage.Question{Name: dnsmessage.MustNewName(name), Type: dnsmessage.TypeAAAA, Class: dnsmessage.ClassINET})
+	for _, n := range names {
+		q := dnsmessage.Question{Name: dnsmessage.MustNewName(n), Type: dnsmessage.TypeAAAA, Class: dnsmessage.ClassINET}
+		if err := b.Question(q); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	_ = b.StartAdditionals()
 	var opt dnsmessage.ResourceHeader
 	if err := opt.SetEDNS0(1232, dnsmessage.RCodeSuccess, false); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := b.OPTResource(opt, dnsmessage.OPTResource{}); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	msg, err := b.Finish()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return msg
 }
