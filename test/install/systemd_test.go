@@ -74,7 +74,8 @@ func TestUnderSystemd(t *testing.T) {
 	if id, _ := agenttest.PinnedLink(t, filepath.Join(pin, "links", "org0")); id != linkID {
 		t.Errorf("after stop the link is %d, want %d still attached", id, linkID)
 	}
-	assertContains(t, "inspection chain after stop", c.in(t, "iptables", "-S", "PALISADE-INSPECT"), "-j DROP")
+	assertContains(t, "inspection chain after stop", c.in(t, "iptables", "-t", "mangle", "-S", "PALISADE-INSPECT"), "-j DROP")
+	assertContains(t, "blackhole rule after stop", c.in(t, "ip", "rule", "show"), "fwmark 0x50a10000 blackhole")
 	assertLacks(t, "journal", c.in(t, "journalctl", "-b", "-u", "palisaded", "--no-pager"), "level=ERROR")
 	assertContains(t, "remove", c.in(t, "dpkg", "-r", "palisade"), "stays ATTACHED to: org0")
 }
