@@ -241,6 +241,11 @@ func testQueuePathFlushed(t *testing.T, il *inspectLab) {
 	if readByClients != 0 || got4 != 0 || got6 != 0 || answered != 0 {
 		t.Errorf("fail-closed flows naming evil.example while the firewall was flushed: the servers read %d bytes (IPv4 listener %d, IPv6 %d), %d got an answer; want none", readByClients, got4, got6, answered)
 	}
+	if out, err := il.agent.CLI("status"); err != nil || !strings.Contains(out, "queue path intact") || !strings.Contains(out, "restored") {
+		t.Errorf("palisade status after the restore: %v, want the queue path intact and restored:\n%s", err, out)
+	} else {
+		t.Logf("palisade status: %s", grepLine(out, "queue path"))
+	}
 	if flows < 5 {
 		t.Errorf("only %d flows tried during the flush", flows)
 	}
@@ -296,31 +301,7 @@ func testQueuePathNoAgent(t *testing.T, il *inspectLab) {
 		t.Errorf("blackhole ip rules (pref %d) with the agent gone: %q, want one per family", inspect.BlackholePref, bh)
 	}
 
-	hello := captureHello(t, "files.cloud.psn.example") // a name it may reach: still nothing without inspection
-	var wg sync.WaitGroup
-	for _, c := range []struct{ src, dst string }{{"198.18.1.10", cloud4}, {"2001:db8:1::10", cloud6}} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			conn, err := il.dial("surrey", c.src, c.dst, 1500*time.Millisecond)
-			if err != nil {
-				t.Logf("fail-closed flow to %s, chain flushed, no agent: %v (its SYN blackholed)", c.dst, err)
-				return
-			}
-			defer conn.Close()
-			conn.Write(hello)
-			back := nothingBack(conn, time.Second)
-			t.Errorf("fail-closed flow to %s with the chain flushed and no agent: connected (its SYN not dropped); the server read %d bytes of its ClientHello; %v",
-				c.dst, served.from(conn.LocalAddr().String()), back)
-		}()
-	}
-	// Fail-open, as declared: passes uninspected (mole-valley-dc).
-	for _, c := range []struct{ src, dst string }{{"198.18.2.10", cloud4}, {"2001:db8:2::10", cloud6}} {
-		if err := il.tlsExchange("surrey", c.src, c.dst, "files.cloud.psn.example", 2, 0); err != nil {
-			t.Errorf("fail-open rule, chain flushed, no agent (%s): %v, want it to pass", c.dst, err)
-		}
-	}
-	wg.Wait()
+	il.closedStaysClosed(t, "mangle flushed")
 	t.Logf("%v: flows tried", time.Since(begin).Round(time.Millisecond))
 
 	// doctor: the queue path missing is a FAIL.
@@ -341,6 +322,19 @@ func testQueuePathNoAgent(t *testing.T, il *inspectLab) {
 	if !found || res.OK {
 		t.Errorf("doctor with the queue path flushed: no queue path check, or ok=%v:\n%s", res.OK, out)
 	}
+
+	if out, err := il.agent.CLI("status"); !strings.Contains(out, "QUEUE PATH MISSING") {
+		t.Errorf("palisade status with the queue path flushed and no agent: %v, want it reported missing:\n%s", err, out)
+	} else {
+		t.Logf("palisade status: %s", grepLine(out, "QUEUE PATH"))
+	}
+
+	// The most a firewall reload can do: every table of both families gone.
+	if out, err := il.gwExec("nft", "flush", "ruleset"); err != nil {
+		t.Fatalf("nft flush ruleset: %v %s", err, out)
+	}
+	il.closedStaysClosed(t, "nft flush ruleset")
+	t.Logf("%v: flows tried after nft flush ruleset", time.Since(begin).Round(time.Millisecond))
 
 	if err := il.agent.Start(60 * time.Second); err != nil {
 		t.Fatal(err)
@@ -383,4 +377,46 @@ func (il *inspectLab) doctor(t *testing.T) (*doctor.Report, string) {
 		t.Errorf("doctor exit status %v does not match ok=%v", err, r.OK)
 	}
 	return &r, out
+}
+
+// closedStaysClosed, with no agent and no queue chain: surrey-cc's
+// fail-closed flows get nothing to the server, not even their SYN (the
+// blackhole ip rule), though they name a tenant they may reach;
+// mole-valley-dc's fail-open ones pass uninspected, as declared.
+func (il *inspectLab) closedStaysClosed(t *testing.T, phase string) {
+	t.Helper()
+	hello := captureHello(t, "files.cloud.psn.example")
+	var wg sync.WaitGroup
+	for _, c := range []struct{ src, dst string }{{"198.18.1.10", cloud4}, {"2001:db8:1::10", cloud6}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := il.dial("surrey", c.src, c.dst, 1500*time.Millisecond)
+			if err != nil {
+				t.Logf("%s, no agent: fail-closed flow to %s: %v (its SYN blackholed)", phase, c.dst, err)
+				return
+			}
+			defer conn.Close()
+			conn.Write(hello)
+			back := nothingBack(conn, time.Second)
+			t.Errorf("%s, no agent: fail-closed flow to %s connected (its SYN not dropped); the server read %d bytes of its ClientHello; %v",
+				phase, c.dst, served.from(conn.LocalAddr().String()), back)
+		}()
+	}
+	for _, c := range []struct{ src, dst string }{{"198.18.2.10", cloud4}, {"2001:db8:2::10", cloud6}} {
+		if err := il.tlsExchange("surrey", c.src, c.dst, "files.cloud.psn.example", 2, 0); err != nil {
+			t.Errorf("%s, no agent: fail-open flow to %s: %v, want it to pass", phase, c.dst, err)
+		}
+	}
+	wg.Wait()
+}
+
+// grepLine is the first line of out containing s.
+func grepLine(out, s string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, s) {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
 }
