@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -73,5 +74,53 @@ func TestValidateWarnsOfExpiringCertificates(t *testing.T) {
 	want := fmt.Sprintf("surrey-police.yaml:%d:24: compliance certificate of surrey-police expires in 11 day(s)", line)
 	if err != nil || !strings.Contains(out, want) {
 		t.Fatalf("err %v, output:\n%s", err, out)
+	}
+}
+
+// validate on a rules directory holding things that are not policy files:
+// each is refused by name at file:1:1, in one run, and nothing is read
+// from /dev/zero or a FIFO (which would hang it).
+func TestValidateRefusesWhatIsNotAPolicyFile(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, "../../rules", dir)
+	outside := filepath.Join(t.TempDir(), "org.yaml")
+	os.WriteFile(outside, []byte("organisation: x\nname: X\ningress: [{interface: org9}]\nprefixes: [198.18.9.0/24]\n"), 0o644)
+	orgs := filepath.Join(dir, "organisations")
+	for _, err := range []error{
+		os.Symlink("/dev/zero", filepath.Join(dir, "x.yaml")),
+		os.Symlink(outside, filepath.Join(orgs, "outside.yaml")),
+		syscall.Mkfifo(filepath.Join(orgs, "fifo.yaml"), 0o644),
+		os.Mkdir(filepath.Join(orgs, "y.yaml"), 0o755),
+		os.WriteFile(filepath.Join(orgs, "big.yaml"), bytes.Repeat([]byte("# padding\n"), 420000), 0o644),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := runCLI(t, "validate", dir)
+		done <- result{out, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("validate still running after 10s: it is reading a file that never ends")
+	}
+	want := []string{
+		filepath.Join(orgs, "big.yaml") + ":1:1: is larger than 4 MiB, the most a policy file may hold",
+		filepath.Join(orgs, "fifo.yaml") + ":1:1: is a named pipe (FIFO), not a regular file; a policy file must be a plain file",
+		filepath.Join(orgs, "outside.yaml") + ":1:1: is a symbolic link (to " + outside + "); policy files must be regular files inside the rules directory, so that what is enforced is what was reviewed",
+		filepath.Join(orgs, "y.yaml") + ":1:1: is a directory; a policy file must be a plain file",
+		filepath.Join(dir, "x.yaml") + ":1:1: is a symbolic link (to /dev/zero); policy files must be regular files inside the rules directory, so that what is enforced is what was reviewed",
+		"5 error(s): rules refused",
+	}
+	if got := strings.TrimSpace(r.out); r.err == nil || got != strings.Join(want, "\n") {
+		t.Errorf("err %v, output:\n%s\nwant:\n%s", r.err, got, strings.Join(want, "\n"))
 	}
 }
