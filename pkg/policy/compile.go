@@ -36,6 +36,7 @@ func Compile(p *rules.Policy) *Compiled {
 	}
 	c.Ingresses = compileIngresses(p)
 	c.Digest = digest(c)
+	c.PolicyDigest = c.Digest
 	return c
 }
 
@@ -55,7 +56,7 @@ func remediationEntries(c *Compiled, p *rules.Policy) []entry {
 func orgEntries(c *Compiled, o *rules.Organisation) []entry {
 	var es []entry
 	for _, r := range o.Allow {
-		rule := Rule{Name: o.ID + "/" + r.ID, Org: o.ID, ID: r.ID, Verdict: Allow, Inspect: r.Inspect, Pos: r.Pos, Agreement: r.Agreement}
+		rule := Rule{Name: o.ID + "/" + r.ID, Org: o.ID, ID: r.ID, Verdict: Allow, Inspect: r.Inspect, Pos: r.Pos, Agreement: r.Agreement, Until: r.Until}
 		if r.Inspect != nil {
 			rule.Verdict = Inspect
 			rule.FailOpen = r.Inspect.FailOpen
@@ -173,9 +174,11 @@ func mergeAdjacent(rs []PortRange) []PortRange {
 	return out
 }
 
+// ingressKey is what the datapath keys an ingress on: a double-tagged
+// frame on its outer and inner tag both, a single-tagged one on (vlan, 0).
 type ingressKey struct {
-	iface string
-	vlan  uint16
+	iface       string
+	vlan, inner uint16
 }
 
 func compileIngresses(p *rules.Policy) []Ingress {
@@ -183,9 +186,9 @@ func compileIngresses(p *rules.Policy) []Ingress {
 	var keys []ingressKey
 	for i, o := range p.Orgs {
 		for _, in := range o.Ingress {
-			k := ingressKey{in.Interface, in.VLAN}
+			k := ingressKey{in.Interface, in.VLAN, in.InnerVLAN}
 			if byKey[k] == nil {
-				byKey[k] = &Ingress{Interface: in.Interface, VLAN: in.VLAN}
+				byKey[k] = &Ingress{Interface: in.Interface, VLAN: in.VLAN, InnerVLAN: in.InnerVLAN}
 				keys = append(keys, k)
 			}
 			for _, pfx := range o.Prefixes {
@@ -194,7 +197,7 @@ func compileIngresses(p *rules.Policy) []Ingress {
 		}
 	}
 	slices.SortFunc(keys, func(a, b ingressKey) int {
-		return cmp.Or(cmp.Compare(a.iface, b.iface), cmp.Compare(a.vlan, b.vlan))
+		return cmp.Or(cmp.Compare(a.iface, b.iface), cmp.Compare(a.vlan, b.vlan), cmp.Compare(a.inner, b.inner))
 	})
 	out := make([]Ingress, 0, len(keys))
 	for _, k := range keys {

@@ -6,6 +6,7 @@ package policy
 import (
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/palisade-psn/palisade/pkg/rules"
 )
@@ -49,7 +50,17 @@ type Compiled struct {
 	Ingresses []Ingress // by ingress id, sorted by interface and VLAN
 	Rulesets  []Ruleset // [0] is remediation; an org's own is its index + 1
 	Rules     []Rule    // by rule index
-	Digest    string    // sha256 of the canonical tables
+	// Digest is the sha256 of the canonical tables. For a policy narrowed
+	// at runtime (Narrow) it is the state digest: the tables with the
+	// suspended flags the datapath holds.
+	Digest string
+	// PolicyDigest is Digest before any runtime narrowing: the tables as
+	// the rules give them, the same on every gateway running the same
+	// commit, and what `palisade validate` prints.
+	PolicyDigest string
+	// Narrowed is the organisations held to remediation outside their rule
+	// files (Narrow), by organisation; none for a plain compile.
+	Narrowed []Narrowing
 
 	ix index // lookups for Decide, built on first use
 }
@@ -115,6 +126,8 @@ type Rule struct {
 	// Agreement names the data-sharing agreement that granted the rule
 	// ("id with party"); its effect is in the tables, so not in the digest.
 	Agreement string `json:"-"`
+	// Until is when that agreement expires (zero for other rules).
+	Until time.Time `json:"-"`
 }
 
 // Lens returns the distinct prefix lengths of the given family (4 or 6)

@@ -120,6 +120,18 @@ func (c *Compiled) Decide(q Query) Decision {
 	if o.Suspended {
 		rs, d.Reason = RemediationRuleset, ReasonSuspended
 	}
+	r, ok := c.lookup(rs, q)
+	if !ok {
+		return d
+	}
+	d.Verdict, d.Reason, d.Rule = c.Rules[r].Verdict, "", r
+	return d
+}
+
+// lookup finds the rule of ruleset rs for q's destination and port: the
+// longest destination prefix, then its port range.
+func (c *Compiled) lookup(rs int, q Query) (rule int, ok bool) {
+	ix := c.index()
 	var dst *Dest
 	for _, l := range ix.dstLens[rs][famIdx(q.Dst)] {
 		if dst = ix.dests[rs][netip.PrefixFrom(q.Dst, int(l)).Masked()]; dst != nil {
@@ -127,14 +139,10 @@ func (c *Compiled) Decide(q Query) Decision {
 		}
 	}
 	if dst == nil {
-		return d
+		return -1, false
 	}
 	r, ok := findPort(dst.Ports[classOf(q.Proto)], portOf(q))
-	if !ok {
-		return d
-	}
-	d.Verdict, d.Reason, d.Rule = c.Rules[r.Rule].Verdict, "", r.Rule
-	return d
+	return r.Rule, ok
 }
 
 func longest(m map[netip.Prefix]int, lens []uint8, a netip.Addr) (int, bool) {

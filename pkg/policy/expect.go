@@ -20,13 +20,14 @@ type CaseResult struct {
 func (c *Compiled) RunCases(cases []rules.TestCase) []CaseResult {
 	out := make([]CaseResult, 0, len(cases))
 	for _, tc := range cases {
-		out = append(out, c.runCase(tc))
+		out = append(out, CheckCase(tc, c.Explain(tc.Flow)))
 	}
 	return out
 }
 
-func (c *Compiled) runCase(tc rules.TestCase) CaseResult {
-	e := c.Explain(tc.Flow)
+// CheckCase holds one case's expectation against e, the explanation of its
+// flow: by this package's Explain here, or by a running agent's.
+func CheckCase(tc rules.TestCase, e Explanation) CaseResult {
 	r := CaseResult{At: tc.Pos.String(), Flow: e.Flow, Expect: tc.Expect, Got: e, Pass: true}
 	got := e.Verdict
 	if got == Drop.String() {

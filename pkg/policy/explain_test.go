@@ -43,7 +43,7 @@ func TestExplain(t *testing.T) {
 		if e.Verdict != tc.verdict || e.Org != tc.org || e.Rule != tc.rule || e.Reason != tc.reason || e.Ingress != tc.in {
 			t.Errorf("%s: got %+v", f, e)
 		}
-		if !strings.Contains(e.Why, tc.why) || e.Digest != c.Digest {
+		if !strings.Contains(e.Why, tc.why) || e.PolicyDigest != c.Digest || e.StateDigest != c.Digest {
 			t.Errorf("%s: why %q, want it to contain %q", f, e.Why, tc.why)
 		}
 		if tc.rule != "" && !strings.Contains(e.At, "rules/") {

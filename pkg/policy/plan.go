@@ -12,8 +12,13 @@ import (
 // Plan is what applying a new policy would change, like a terraform plan:
 // the objects added, removed or changed, and the flows whose verdict moves.
 type Plan struct {
-	From     string       `json:"from_digest"` // "" when nothing runs yet
-	To       string       `json:"to_digest"`
+	From string `json:"from_digest"` // policy digest; "" when nothing runs yet
+	To   string `json:"to_digest"`   // policy digest, as `palisade validate` prints it
+	// FromState and ToState are the state digests: with the runtime
+	// narrowing (suspensions, lapsed certificates) on each side.
+	FromState string      `json:"from_state_digest"`
+	ToState   string      `json:"to_state_digest"`
+	Narrowed  []Narrowing `json:"narrowed"` // the new side's runtime narrowing
 	Orgs     Changes      `json:"organisations"`
 	Rules    Changes      `json:"rules"`
 	Prefixes Changes      `json:"prefixes"` // "org prefix": registered source prefixes
@@ -38,7 +43,7 @@ type FlowChange struct {
 }
 
 // Empty reports whether the plan changes nothing.
-func (p *Plan) Empty() bool { return p.From == p.To }
+func (p *Plan) Empty() bool { return p.From == p.To && p.FromState == p.ToState }
 
 // Summary is the plan in one line, for logs and the audit log.
 func (p *Plan) Summary() string {
@@ -62,9 +67,10 @@ func (p *Plan) Summary() string {
 func MakePlan(oldP *rules.Policy, oldC *Compiled, newP *rules.Policy, newC *Compiled) *Plan {
 	if oldP == nil {
 		oldP, oldC = &rules.Policy{}, Compile(&rules.Policy{})
-		oldC.Digest = ""
+		oldC.Digest, oldC.PolicyDigest = "", ""
 	}
-	p := &Plan{From: oldC.Digest, To: newC.Digest}
+	p := &Plan{From: oldC.PolicyDigest, To: newC.PolicyDigest, FromState: oldC.Digest, ToState: newC.Digest,
+		Narrowed: append([]Narrowing{}, newC.Narrowed...)}
 	p.Orgs = diffMaps(orgTexts(oldP), orgTexts(newP))
 	p.Rules = diffMaps(ruleTexts(oldP), ruleTexts(newP))
 	p.Prefixes = diffMaps(prefixTexts(oldP), prefixTexts(newP))
