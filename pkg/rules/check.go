@@ -8,6 +8,7 @@ func (l *loader) finish() (*Policy, error) {
 	until := l.expandAgreements(l.now)
 	l.checkRemediation()
 	l.checkPrefixOverlap()
+	l.checkInnerTags()
 	l.checkInspectable()
 	if len(l.f.errs) > 0 {
 		return nil, ErrorList(sorted(l.f.errs))

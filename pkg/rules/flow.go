@@ -10,7 +10,7 @@ import (
 // Flow is the first packet of a connection as an operator writes it for
 // `palisade explain` and for expectation cases:
 //
-//	from: SRC[@IFACE[.VLAN]]   198.18.1.10@org0, 198.18.4.10@org1.300, 2001:db8:1::10
+//	from: SRC[@IFACE[.VLAN[.INNER]]]   198.18.1.10@org0, 198.18.4.10@org1.300, 198.18.6.10@org1.400.10
 //	to:   DST:PORT/PROTO       198.19.10.10:443/tcp, [2001:db8:10::10]:53/udp
 //	      DST/icmp             198.19.10.10/icmp (echo)
 //
@@ -20,6 +20,7 @@ type Flow struct {
 	Src       netip.Addr
 	Interface string
 	VLAN      uint16
+	InnerVLAN uint16 // QinQ: the tag inside VLAN
 	Dst       netip.Addr
 	Proto     Proto
 	Port      uint16 // 0 for ICMP
@@ -31,6 +32,9 @@ func (f Flow) String() string {
 		from += "@" + f.Interface
 		if f.VLAN != 0 {
 			from += "." + strconv.Itoa(int(f.VLAN))
+		}
+		if f.InnerVLAN != 0 {
+			from += "." + strconv.Itoa(int(f.InnerVLAN))
 		}
 	}
 	if f.Proto == ProtoICMP {
@@ -58,25 +62,33 @@ func (f *Flow) parseFrom(s string) error {
 	addr, where, hasWhere := strings.Cut(s, "@")
 	a, err := netip.ParseAddr(addr)
 	if err != nil || a.Zone() != "" {
-		return fmt.Errorf("from %q: want an address, optionally @interface[.vlan], like 198.18.1.10@org0", s)
+		return fmt.Errorf("from %q: want an address, optionally @interface[.vlan[.inner]], like 198.18.1.10@org0", s)
 	}
 	f.Src = a.Unmap()
 	if !hasWhere {
 		return nil
 	}
-	iface, vlan, hasVLAN := strings.Cut(where, ".")
+	iface, tags, hasVLAN := strings.Cut(where, ".")
 	if !validIfname(iface) {
 		return fmt.Errorf("from %q: invalid interface name %q", s, iface)
 	}
 	f.Interface = iface
-	if hasVLAN {
-		v, err := strconv.ParseUint(vlan, 10, 16)
-		if err != nil || v < 1 || v > 4094 {
-			return fmt.Errorf("from %q: vlan %q out of range 1-4094", s, vlan)
-		}
-		f.VLAN = uint16(v)
+	if !hasVLAN {
+		return nil
 	}
-	return nil
+	outer, inner, hasInner := strings.Cut(tags, ".")
+	if f.VLAN, err = flowVLAN(s, outer); err == nil && hasInner {
+		f.InnerVLAN, err = flowVLAN(s, inner)
+	}
+	return err
+}
+
+func flowVLAN(from, vlan string) (uint16, error) {
+	v, err := strconv.ParseUint(vlan, 10, 16)
+	if err != nil || v < 1 || v > 4094 {
+		return 0, fmt.Errorf("from %q: vlan %q out of range 1-4094", from, vlan)
+	}
+	return uint16(v), nil
 }
 
 func (f *Flow) parseTo(s string) error {

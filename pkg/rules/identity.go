@@ -175,11 +175,73 @@ func sharedIngress(a, b []ingressKey) (ingressKey, bool) {
 func ingressKeys(o *Organisation) []ingressKey {
 	set := map[ingressKey]bool{}
 	for _, in := range o.Ingress {
-		set[ingressKey{in.Interface, in.VLAN}] = true
+		set[keyOf(in)] = true
 	}
 	return slices.SortedFunc(maps.Keys(set), compareIngress)
 }
 
 func compareIngress(a, b ingressKey) int {
-	return cmp.Or(strings.Compare(a.ifname, b.ifname), cmp.Compare(a.vlan, b.vlan))
+	return cmp.Or(strings.Compare(a.ifname, b.ifname), cmp.Compare(a.vlan, b.vlan), cmp.Compare(a.inner, b.inner))
+}
+
+// tags reads an ingress entry's VLAN tags. vlan alone is the one tag of
+// an 802.1Q (or 802.1ad) frame; vlan and inner_vlan are a double-tagged
+// (QinQ) frame's outer and inner tag, in the order they are on the wire.
+// The datapath keys an ingress on both (interface, outer, inner), so a
+// single tag is (vlan, 0) and an inner tag alone names nothing it sees.
+func (d *decoder) tags(f map[string]entry, in *Ingress) {
+	in.VLAN = d.vlanID(f, "vlan")
+	in.InnerVLAN = d.vlanID(f, "inner_vlan")
+	if e, ok := f["inner_vlan"]; ok {
+		if _, outer := f["vlan"]; !outer {
+			d.errorf(e.key, "inner_vlan needs vlan, the outer tag; a frame with one tag is written vlan alone")
+		}
+	}
+}
+
+// vlanID reads a VLAN id field: 1-4094 (0 is a priority tag's, 4095 reserved).
+func (d *decoder) vlanID(f map[string]entry, key string) uint16 {
+	e, ok := f[key]
+	if !ok {
+		return 0
+	}
+	v, ok := d.integer(e.val, key)
+	if ok && (v < 1 || v > 4094) {
+		d.errorf(resolve(e.val), "%s %d out of range 1-4094", key, v)
+		return 0
+	}
+	return uint16(v)
+}
+
+// checkInnerTags refuses an organisation's QinQ ingress inside another
+// organisation's single-tagged VLAN on the same interface. Frames on that
+// VLAN come from the other organisation's link, and whatever inner tag its
+// hosts put inside the outer one reaches the gateway as sent (a provider
+// bridge keeps a customer's tags), so they could choose this ingress and
+// pass as this organisation.
+func (l *loader) checkInnerTags() {
+	single := map[ingressKey]*orgSource{}
+	at := map[ingressKey]Pos{}
+	for _, src := range l.orgs {
+		for _, in := range src.org.Ingress {
+			if in.VLAN != 0 && in.InnerVLAN == 0 {
+				k := keyOf(in)
+				if single[k] == nil {
+					single[k], at[k] = src, in.Pos
+				}
+			}
+		}
+	}
+	for _, src := range l.orgs {
+		for _, in := range src.org.Ingress {
+			outer := ingressKey{in.Interface, in.VLAN, 0}
+			owner := single[outer]
+			if in.InnerVLAN == 0 || owner == nil || owner == src {
+				continue
+			}
+			l.f.errorf(in.Pos, "ingress %s of organisation %q is inside %s of organisation %q (%s): "+
+				"%s's hosts choose the inner tag of what they send there, so they could pass as %s; give %s an outer tag of its own",
+				keyOf(in), src.org.ID, outer, owner.org.ID, at[outer], owner.org.ID, src.org.ID, src.org.ID)
+		}
+	}
 }

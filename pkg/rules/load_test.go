@@ -105,7 +105,7 @@ allow:
 	if o == nil || o.State != StateActive || o.Name != "A" {
 		t.Fatalf("org = %+v", o)
 	}
-	if want := []Ingress{{"org0", 101, Pos{dir + "/org.yaml", 4, 5}}, {"org1", 0, Pos{dir + "/org.yaml", 6, 5}}}; !slices.Equal(o.Ingress, want) {
+	if want := []Ingress{{Interface: "org0", VLAN: 101, Pos: Pos{dir + "/org.yaml", 4, 5}}, {Interface: "org1", Pos: Pos{dir + "/org.yaml", 6, 5}}}; !slices.Equal(o.Ingress, want) {
 		t.Errorf("ingress = %v, want %v", o.Ingress, want)
 	}
 	tcp, udp, icmp := ProtoTCP, ProtoUDP, ProtoICMP

@@ -21,17 +21,23 @@ type orgSource struct {
 	shares []orgRef
 }
 
-// ingressKey is what identifies an ingress for the datapath.
+// ingressKey is what identifies an ingress for the datapath: interface,
+// outer tag, inner tag (see tags in identity.go).
 type ingressKey struct {
-	ifname string
-	vlan   uint16
+	ifname      string
+	vlan, inner uint16
 }
 
+func keyOf(in Ingress) ingressKey { return ingressKey{in.Interface, in.VLAN, in.InnerVLAN} }
+
 func (k ingressKey) String() string {
-	if k.vlan == 0 {
+	switch {
+	case k.vlan == 0:
 		return k.ifname
+	case k.inner == 0:
+		return fmt.Sprintf("%s vlan %d", k.ifname, k.vlan)
 	}
-	return fmt.Sprintf("%s vlan %d", k.ifname, k.vlan)
+	return fmt.Sprintf("%s vlan %d inner_vlan %d", k.ifname, k.vlan, k.inner)
 }
 
 func (d *decoder) organisation(top *yaml.Node) *orgSource {
@@ -114,7 +120,7 @@ func (d *decoder) ingresses(e entry) []Ingress {
 		if !ok {
 			continue
 		}
-		k := ingressKey{in.Interface, in.VLAN}
+		k := keyOf(in)
 		if line, dup := first[k]; dup {
 			d.errorf(it, "ingress %s listed twice (first at line %d)", k, line)
 			continue
@@ -126,7 +132,7 @@ func (d *decoder) ingresses(e entry) []Ingress {
 }
 
 func (d *decoder) ingress(n *yaml.Node) (Ingress, bool) {
-	f, ok := d.fields(n, "ingress", "interface", "vlan")
+	f, ok := d.fields(n, "ingress", "interface", "vlan", "inner_vlan")
 	if !ok {
 		return Ingress{}, false
 	}
@@ -138,12 +144,6 @@ func (d *decoder) ingress(n *yaml.Node) (Ingress, bool) {
 			in.Interface = s
 		}
 	}
-	if e, ok := f["vlan"]; ok {
-		if v, ok := d.integer(e.val, "vlan"); ok && (v < 1 || v > 4094) {
-			d.errorf(resolve(e.val), "vlan %d out of range 1-4094", v)
-		} else {
-			in.VLAN = uint16(v)
-		}
-	}
+	d.tags(f, &in)
 	return in, d.clean(mark)
 }

@@ -97,7 +97,8 @@ func (s State) String() string {
 // Ingress is where an organisation's traffic enters the gateway.
 type Ingress struct {
 	Interface string
-	VLAN      uint16 // 0: untagged
+	VLAN      uint16 // 0: untagged; with InnerVLAN, the outer tag
+	InnerVLAN uint16 // 0: one tag at most; else QinQ, the tag inside VLAN
 	Pos       Pos
 }
 

@@ -99,7 +99,7 @@ func (l *loader) warnSharedIngress() {
 	on := map[ingressKey][]sharer{}
 	for _, src := range l.orgs {
 		for _, in := range src.org.Ingress {
-			k := ingressKey{in.Interface, in.VLAN}
+			k := keyOf(in)
 			on[k] = append(on[k], sharer{src.org.ID, in.Pos})
 		}
 	}
