@@ -42,6 +42,7 @@ func orgChange(g *globals, org, action string, body any) error {
 	if g.output == "json" {
 		return writeJSON(g, ch)
 	}
-	fmt.Fprintf(g.out, "%s is %s; flows cut %d; policy digest %s\n", ch.Org, ch.State, ch.FlowsCut, ch.Digest)
+	fmt.Fprintf(g.out, "%s is %s; flows cut %d; state digest %s (the policy digest stays %s)\n",
+		ch.Org, ch.State, ch.FlowsCut, ch.StateDigest, ch.PolicyDigest)
 	return nil
 }

@@ -123,9 +123,7 @@ func printStatus(g *globals, r *control.Status) {
 		fmt.Fprintln(w, "policy\tNONE LOADED: every packet is dropped")
 	} else {
 		fmt.Fprintf(w, "policy\tgeneration %d\tforwarding in XDP: %v\n", r.Policy.Generation, r.Policy.Forwarding)
-		if r.Policy.Digest != "" {
-			fmt.Fprintf(w, "policy digest\t%s\t%d organisations, %d rules\n", r.Policy.Digest, r.Policy.Organisations, r.Policy.Rules)
-		}
+		printDigests(w, r.Policy)
 	}
 	printQueuePath(w, r.Inspection)
 	fmt.Fprintf(w, "allowed packets\tforwarded in XDP %d\tpassed to the kernel stack %d\n",

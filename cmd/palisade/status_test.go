@@ -16,7 +16,7 @@ func statusAgent(t *testing.T) string {
 		s.Handle("GET /v1/status", func(*http.Request) (any, error) {
 			return control.Status{
 				Interfaces: []control.InterfaceStatus{{Interface: "org0", Mode: "native"}},
-				Policy:     control.PolicyStatus{PolicyState: datapath.PolicyState{Loaded: true, Generation: 1}, Digest: "3fa51f62", Organisations: 2, Rules: 5},
+				Policy:     control.PolicyStatus{PolicyState: datapath.PolicyState{Loaded: true, Generation: 1}, PolicyDigest: "3fa51f62", StateDigest: "3fa51f62", Organisations: 2, Rules: 5},
 				Orgs:       map[string]map[string]datapath.Counter{"surrey-cc": {"allow": {Packets: 10, Bytes: 1000}}},
 				Drops:      map[string]datapath.Counter{"flow_quota": {Packets: 40960}},
 				Flows: control.FlowsStatus{TableSize: 262144, Orgs: map[string]datapath.FlowUse{

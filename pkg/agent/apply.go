@@ -15,13 +15,14 @@ import (
 
 // ApplyResult is what an apply did.
 type ApplyResult struct {
-	Digest     string            `json:"policy_digest"`
-	Generation uint32            `json:"generation"`
-	Plan       *policy.Plan      `json:"plan"`
-	FlowsCut   int               `json:"flows_cut"`
-	FlowsKept  int               `json:"flows_kept"`
-	Narrowed   map[string]string `json:"narrowed,omitempty"` // organisations suspended by the agent, and why
-	Warnings   []string          `json:"warnings"`
+	PolicyDigest string            `json:"policy_digest"` // as `palisade validate` prints it for the rules
+	StateDigest  string            `json:"state_digest"`  // with the agent's runtime narrowing: what the datapath holds
+	Generation   uint32            `json:"generation"`
+	Plan         *policy.Plan      `json:"plan"`
+	FlowsCut     int               `json:"flows_cut"`
+	FlowsKept    int               `json:"flows_kept"`
+	Narrowed     map[string]string `json:"narrowed,omitempty"` // organisations suspended by the agent, and why
+	Warnings     []string          `json:"warnings"`
 }
 
 // Apply loads the rules in dir, publishes them atomically and cuts the
@@ -38,7 +39,7 @@ func (a *Agent) Apply(dir, user string) (res *ApplyResult, err error) {
 		a.count("apply", "refused")
 		a.log.Error("apply refused; the running policy stays", "dir", dir, "user", user, "err", err)
 	} else {
-		rec.Digest = res.Digest
+		rec.Digest, rec.StateDigest = res.PolicyDigest, res.StateDigest
 		rec.Detail = audit.Detail(map[string]any{"plan": res.Plan.Summary(), "flows_cut": res.FlowsCut, "narrowed": res.Narrowed})
 		a.count("apply", "ok")
 	}
@@ -54,11 +55,11 @@ func (a *Agent) apply(dir string) (*ApplyResult, error) {
 	return a.publish(raw)
 }
 
-// publish folds the agent's state into raw, publishes it and cuts the
-// flows it refuses.
+// publish compiles raw, narrows it by the agent's state, publishes it
+// and cuts the flows it refuses.
 func (a *Agent) publish(raw *rules.Policy) (*ApplyResult, error) {
-	p, narrowed := fold(raw, a.state.Suspended, time.Now())
-	c := policy.Compile(p)
+	ns := narrowings(raw, a.state.Suspended, time.Now())
+	p, c := policy.Fold(raw, ns), policy.Compile(raw).Narrow(ns)
 	plan := policy.MakePlan(a.folded, a.policy, p, c)
 	pub, err := a.dp.Publish(c, a.cfg.Interfaces)
 	if err != nil {
@@ -68,7 +69,8 @@ func (a *Agent) publish(raw *rules.Policy) (*ApplyResult, error) {
 		a.log.Warn("ingress in rules has no interface on this host; its organisations cannot reach the boundary here", "ingress", s)
 	}
 	a.loaded, a.folded, a.policy = raw, p, c
-	res := &ApplyResult{Digest: c.Digest, Generation: pub.Generation, Plan: plan, Narrowed: narrowed, Warnings: []string{}}
+	res := &ApplyResult{PolicyDigest: c.PolicyDigest, StateDigest: c.Digest, Generation: pub.Generation, Plan: plan,
+		Narrowed: narrowedWhy(ns), Warnings: []string{}}
 	for _, w := range raw.Warnings {
 		res.Warnings = append(res.Warnings, w.Error())
 		a.log.Warn("rules", "warning", w.Error())
@@ -77,21 +79,9 @@ func (a *Agent) publish(raw *rules.Policy) (*ApplyResult, error) {
 	if err != nil {
 		a.log.Error("cut flows the new policy refuses", "err", err)
 	}
-	a.log.Info("policy published", "generation", pub.Generation, "digest", c.Digest[:16], "organisations", len(c.Orgs),
+	a.log.Info("policy published", "generation", pub.Generation, "policy_digest", c.PolicyDigest[:16], "state_digest", c.Digest[:16], "organisations", len(c.Orgs),
 		"rules", len(c.Rules), "entries", pub.Entries, "plan", plan.Summary(), "flows_cut", res.FlowsCut)
 	return res, nil
-}
-
-// Plan says what applying dir would change against the running policy.
-func (a *Agent) Plan(dir string) (*policy.Plan, error) {
-	raw, err := rules.Load(dir)
-	if err != nil {
-		return nil, control.Errorf(http.StatusUnprocessableEntity, "rules refused: %s:\n%v", dir, err)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	p, _ := fold(raw, a.state.Suspended, time.Now())
-	return policy.MakePlan(a.folded, a.policy, p, policy.Compile(p)), nil
 }
 
 // cutGrace lets packets that read the old generation just before the flip

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/palisade-psn/palisade/pkg/audit"
-	"github.com/palisade-psn/palisade/pkg/rules"
+	"github.com/palisade-psn/palisade/pkg/policy"
 )
 
 // startComplianceCheck narrows organisations whose compliance certificate
@@ -41,18 +41,18 @@ func (a *Agent) narrowLapsed(now time.Time) {
 		a.dropExpiredAgreements(now)
 	}
 	for i, o := range a.loaded.Orgs {
-		if !o.Certificate.Lapsed(now) || a.folded.Orgs[i].State == rules.StateSuspended {
+		if !o.Certificate.Lapsed(now) || a.policy.Orgs[i].Suspended {
 			continue
 		}
 		a.log.Warn("compliance certificate expired: narrowing to remediation", "org", o.ID,
 			"expired", o.Certificate.Expires, "reason", reasonCertificateExpired)
-		ch, err := a.setSuspended(o.ID, true)
+		ch, err := a.setNarrowed(o.ID, &policy.Narrowing{Org: o.ID, Cause: policy.CauseCertificateExpired, Since: o.Certificate.Expires})
 		r := audit.Record{User: "palisaded", Action: "suspend", Subject: o.ID, Result: "ok"}
 		if err != nil {
 			r.Result, r.Detail = "error", audit.Detail(map[string]string{"reason": reasonCertificateExpired, "error": err.Error()})
 			a.log.Error("narrow organisation", "org", o.ID, "err", err)
 		} else {
-			r.Digest = ch.Digest
+			r.Digest, r.StateDigest = ch.PolicyDigest, ch.StateDigest
 			r.Detail = audit.Detail(map[string]any{"reason": reasonCertificateExpired, "flows_cut": ch.FlowsCut})
 		}
 		a.count(reasonCertificateExpired, r.Result)
@@ -71,7 +71,7 @@ func (a *Agent) dropExpiredAgreements(now time.Time) {
 		r.Result, r.Detail = "error", audit.Detail(map[string]string{"reason": "agreement-expired", "error": err.Error()})
 		a.log.Error("withdraw expired agreement", "err", err)
 	} else {
-		r.Digest = res.Digest
+		r.Digest, r.StateDigest = res.PolicyDigest, res.StateDigest
 		r.Detail = audit.Detail(map[string]any{"reason": "agreement-expired", "plan": res.Plan.Summary(), "flows_cut": res.FlowsCut})
 	}
 	a.count("agreement-expired", r.Result)

@@ -165,6 +165,6 @@ func CheckRules(c *Config, w io.Writer) error {
 		fmt.Fprintln(w, "warning:", warn)
 	}
 	cp := policy.Compile(p)
-	fmt.Fprintf(w, "config ok: %d organisations, %d rules, digest %s\n", len(cp.Orgs), len(cp.Rules), cp.Digest)
+	fmt.Fprintf(w, "config ok: %d organisations, %d rules, policy digest %s\n", len(cp.Orgs), len(cp.Rules), cp.PolicyDigest)
 	return nil
 }

@@ -20,10 +20,11 @@ func (a *Agent) serveControl() (*control.Server, error) {
 		a.flowsAPI,
 		a.capturesAPI,
 		a.topAPI,
-		a.applyAPI,  // issue 3: apply, plan
-		a.orgAPI,    // issue 3: org suspend, restore
-		a.auditAPI,  // issue 3: audit, audit verify
-		a.reportAPI, // issue 3: rule hits for report unused
+		a.applyAPI,   // issue 3: apply, plan
+		a.orgAPI,     // issue 3: org suspend, restore
+		a.auditAPI,   // issue 3: audit, audit verify
+		a.reportAPI,  // issue 3: rule hits for report unused
+		a.explainAPI, // issue 19: explain and test against the running boundary
 	} {
 		register(srv)
 	}
@@ -56,7 +57,9 @@ func (a *Agent) Status() (*control.Status, error) {
 		return nil, err
 	}
 	if p := a.Policy(); p != nil {
-		st.Policy.Digest, st.Policy.Organisations, st.Policy.Rules = p.Digest, len(p.Orgs), len(p.Rules)
+		st.Policy.PolicyDigest, st.Policy.StateDigest = p.PolicyDigest, p.Digest
+		st.Policy.Narrowed = append([]policy.Narrowing{}, p.Narrowed...)
+		st.Policy.Organisations, st.Policy.Rules = len(p.Orgs), len(p.Rules)
 		st.Limits = orgLimits(p)
 	}
 	c := a.dp.Counters()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisade-psn/palisade/pkg/policy"
 	"github.com/palisade-psn/palisade/pkg/rules"
 )
 
@@ -42,12 +43,13 @@ func TestFold(t *testing.T) {
 			p.Orgs[i] = &lapsed
 		}
 	}
-	folded, narrowed := fold(p, map[string]Suspension{"surrey-cc": {Reason: "incident 42"}}, time.Now())
+	ns := narrowings(p, map[string]Suspension{"surrey-cc": {Reason: "incident 42"}}, time.Now())
+	folded := policy.Fold(p, ns)
 	if folded.Org("surrey-cc").State != rules.StateSuspended || folded.Org("nhs-trust").State != rules.StateSuspended ||
 		folded.Org("surrey-police").State != rules.StateActive {
 		t.Error("fold did not suspend exactly surrey-cc and the lapsed nhs-trust")
 	}
-	if narrowed["surrey-cc"] != "incident 42" || narrowed["nhs-trust"] != reasonCertificateExpired || len(narrowed) != 2 {
+	if narrowed := narrowedWhy(ns); narrowed["surrey-cc"] != "incident 42" || narrowed["nhs-trust"] != reasonCertificateExpired || len(narrowed) != 2 {
 		t.Errorf("narrowed = %v", narrowed)
 	}
 	if p.Org("surrey-cc").State != rules.StateActive {

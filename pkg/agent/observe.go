@@ -120,7 +120,7 @@ func (a *Agent) flowNames() *flows.Names {
 	orgs, rules := a.dp.SlotNames()
 	o.names, o.namesFor = &flows.Names{Orgs: orgs, Rules: rules}, p
 	if p != nil {
-		o.names.Digest = p.Digest
+		o.names.PolicyDigest, o.names.StateDigest = p.PolicyDigest, p.Digest
 	}
 	return o.names
 }

@@ -12,11 +12,12 @@ import (
 
 // OrgChange is what a suspension or restoration did.
 type OrgChange struct {
-	Org      string `json:"organisation"`
-	State    string `json:"state"`
-	Reason   string `json:"reason,omitempty"`
-	Digest   string `json:"policy_digest"`
-	FlowsCut int    `json:"flows_cut"`
+	Org          string `json:"organisation"`
+	State        string `json:"state"`
+	Reason       string `json:"reason,omitempty"`
+	PolicyDigest string `json:"policy_digest"` // unchanged: a suspension is runtime state
+	StateDigest  string `json:"state_digest"`  // what the datapath holds now
+	FlowsCut     int    `json:"flows_cut"`
 }
 
 // Suspend narrows an organisation to remediation at once (one write to the
@@ -29,11 +30,12 @@ func (a *Agent) Suspend(org, reason, user string) (*OrgChange, error) {
 	if err := a.orgChangeable(org); err != nil {
 		return nil, err
 	}
-	if a.folded.Orgs[orgIndex(a.folded, org)].State == rules.StateSuspended {
+	if a.policy.Orgs[orgIndex(a.loaded, org)].Suspended {
 		return nil, control.Errorf(http.StatusConflict, "organisation %s is already suspended", org)
 	}
-	a.state.Suspended[org] = Suspension{Reason: reason, By: user, Since: time.Now().UTC()}
-	ch, err := a.setSuspended(org, true)
+	s := Suspension{Reason: reason, By: user, Since: time.Now().UTC()}
+	a.state.Suspended[org] = s
+	ch, err := a.setNarrowed(org, &policy.Narrowing{Org: org, Cause: policy.CauseSuspended, Reason: s.Reason, By: s.By, Since: s.Since})
 	if err != nil {
 		delete(a.state.Suspended, org)
 		a.recordOrg("suspend", org, user, reason, nil, err)
@@ -63,7 +65,7 @@ func (a *Agent) Restore(org, user string) (*OrgChange, error) {
 		return nil, control.Errorf(http.StatusConflict, "organisation %s is not suspended", org)
 	}
 	delete(a.state.Suspended, org)
-	ch, err := a.setSuspended(org, false)
+	ch, err := a.setNarrowed(org, nil)
 	if err != nil {
 		a.state.Suspended[org] = prev
 		a.recordOrg("restore", org, user, "", nil, err)
@@ -83,28 +85,30 @@ func (a *Agent) orgChangeable(org string) error {
 	return nil
 }
 
-// setSuspended recompiles with the state as it now is, flips the one
-// organisation in the datapath, persists the state and cuts flows.
-func (a *Agent) setSuspended(org string, suspended bool) (*OrgChange, error) {
-	p, _ := fold(a.loaded, a.state.Suspended, time.Now())
-	c := policy.Compile(p)
+// setNarrowed narrows org to remediation (n) or lifts its narrowing
+// (nil), and nothing else: the policy in force keeps every other
+// organisation as the datapath has it. It persists the state, flips the
+// one organisation in the datapath and cuts flows.
+func (a *Agent) setNarrowed(org string, n *policy.Narrowing) (*OrgChange, error) {
+	ns := withNarrowing(a.policy.Narrowed, org, n)
+	c := a.policy.Narrow(ns)
 	if err := a.state.save(a.cfg.StateDir); err != nil {
 		return nil, err
 	}
-	if err := a.dp.SetOrgSuspended(orgIndex(p, org), suspended); err != nil {
+	if err := a.dp.SetOrgSuspended(orgIndex(a.loaded, org), n != nil); err != nil {
 		return nil, err
 	}
-	a.folded, a.policy = p, c
+	a.folded, a.policy = policy.Fold(a.loaded, ns), c
 	_, cut, err := a.cutFlows(c)
 	if err != nil {
 		a.log.Error("cut flows after a state change", "org", org, "err", err)
 	}
 	st := rules.StateActive
-	if suspended {
+	if n != nil {
 		st = rules.StateSuspended
 	}
-	a.log.Info("organisation "+st.String(), "org", org, "flows_cut", cut, "digest", c.Digest[:16])
-	return &OrgChange{Org: org, State: st.String(), Digest: c.Digest, FlowsCut: cut}, nil
+	a.log.Info("organisation "+st.String(), "org", org, "flows_cut", cut, "state_digest", c.Digest[:16])
+	return &OrgChange{Org: org, State: st.String(), PolicyDigest: c.PolicyDigest, StateDigest: c.Digest, FlowsCut: cut}, nil
 }
 
 func (a *Agent) recordOrg(action, org, user, reason string, ch *OrgChange, err error) {
@@ -116,7 +120,7 @@ func (a *Agent) recordOrg(action, org, user, reason string, ch *OrgChange, err e
 	if err != nil {
 		r.Result, detail["error"] = "refused", err.Error()
 	} else {
-		r.Digest, detail["flows_cut"] = ch.Digest, ch.FlowsCut
+		r.Digest, r.StateDigest, detail["flows_cut"] = ch.PolicyDigest, ch.StateDigest, ch.FlowsCut
 	}
 	r.Detail = audit.Detail(detail)
 	a.count(action, r.Result)

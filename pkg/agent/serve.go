@@ -28,14 +28,15 @@ func (m *metricsServer) close() {
 // Counters, PolicyInfo and FlowUse make the agent a metrics.Source.
 func (a *Agent) Counters() *datapath.Counters { return a.dp.Counters() }
 
-// PolicyInfo is the generation and digest of the policy in force.
-func (a *Agent) PolicyInfo() (uint32, string) {
+// PolicyInfo is the generation, policy digest and state digest of the
+// policy in force.
+func (a *Agent) PolicyInfo() (uint32, string, string) {
 	p := a.Policy()
 	if p == nil {
-		return 0, ""
+		return 0, "", ""
 	}
 	st, _ := a.dp.PolicyState()
-	return st.Generation, p.Digest
+	return st.Generation, p.PolicyDigest, p.Digest
 }
 
 // FlowUse is each organisation's flows in use against its quota.

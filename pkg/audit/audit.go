@@ -27,16 +27,20 @@ const DefaultPath = "/var/lib/palisade/audit.log"
 
 // Record is one line of the log.
 type Record struct {
-	Seq     uint64          `json:"seq"`
-	Time    time.Time       `json:"time"`
-	User    string          `json:"user"`              // local user who asked
-	Action  string          `json:"action"`            // apply, suspend, restore, capture...
-	Subject string          `json:"subject,omitempty"` // organisation, rules directory, capture scope
-	Digest  string          `json:"policy_digest,omitempty"`
-	Result  string          `json:"result"` // ok, refused or error
-	Detail  json.RawMessage `json:"detail,omitempty"`
-	Prev    string          `json:"prev"` // hash of the record before; "" for the first
-	Hash    string          `json:"hash"` // sha256 of this record with Hash empty
+	Seq     uint64    `json:"seq"`
+	Time    time.Time `json:"time"`
+	User    string    `json:"user"`                    // local user who asked
+	Action  string    `json:"action"`                  // apply, suspend, restore, capture...
+	Subject string    `json:"subject,omitempty"`       // organisation, rules directory, capture scope
+	Digest  string    `json:"policy_digest,omitempty"` // the rules' digest, as `palisade validate` prints it
+	// StateDigest is the policy with the runtime narrowing (suspensions,
+	// lapsed certificates) the change left in force; absent from records
+	// older than it, which hash as they did.
+	StateDigest string          `json:"state_digest,omitempty"`
+	Result      string          `json:"result"` // ok, refused or error
+	Detail      json.RawMessage `json:"detail,omitempty"`
+	Prev        string          `json:"prev"` // hash of the record before; "" for the first
+	Hash        string          `json:"hash"` // sha256 of this record with Hash empty
 }
 
 // Log appends records to one file.
@@ -93,7 +97,7 @@ func seal(r Record, seq uint64, prev string) (Record, []byte, error) {
 	r.Seq, r.Prev, r.Hash = seq, prev, ""
 	// JSON writes invalid UTF-8 as \ufffd escapes and reads them back as
 	// the character itself, which encodes differently: hash what is read.
-	for _, s := range []*string{&r.User, &r.Action, &r.Subject, &r.Digest, &r.Result} {
+	for _, s := range []*string{&r.User, &r.Action, &r.Subject, &r.Digest, &r.StateDigest, &r.Result} {
 		*s = strings.ToValidUTF8(*s, "\uFFFD")
 	}
 	if r.Time.IsZero() {

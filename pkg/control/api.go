@@ -3,6 +3,7 @@ package control
 import (
 	"github.com/palisade-psn/palisade/pkg/datapath"
 	"github.com/palisade-psn/palisade/pkg/inspect"
+	"github.com/palisade-psn/palisade/pkg/policy"
 )
 
 // Status is what GET /v1/status answers.
@@ -58,7 +59,14 @@ type InterfaceStatus struct {
 // PolicyStatus is the policy in force.
 type PolicyStatus struct {
 	datapath.PolicyState
-	Digest        string `json:"digest"`
-	Organisations int    `json:"organisations"`
-	Rules         int    `json:"rules"`
+	// PolicyDigest is the rules' digest: the same on every gateway running
+	// the same commit, and what `palisade validate` prints for it.
+	PolicyDigest string `json:"policy_digest"`
+	// StateDigest is the policy with the runtime narrowing below: the
+	// tables and suspended flags the datapath holds. Equal to PolicyDigest
+	// when nothing is narrowed.
+	StateDigest   string             `json:"state_digest"`
+	Narrowed      []policy.Narrowing `json:"narrowed"`
+	Organisations int                `json:"organisations"`
+	Rules         int                `json:"rules"`
 }

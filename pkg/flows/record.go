@@ -33,13 +33,17 @@ type Record struct {
 	PacketsRev uint64  `json:"packets_toclient,omitempty"` // replies (flow end)
 	BytesRev   uint64  `json:"bytes_toclient,omitempty"`
 	Duration   float64 `json:"duration,omitempty"` // seconds (flow end)
-	Digest     string  `json:"policy_digest,omitempty"`
+	// PolicyDigest is the rules' digest in force (as `palisade validate`
+	// prints it); StateDigest the same with this gateway's runtime
+	// narrowing (suspensions, lapsed certificates) when the line was made.
+	PolicyDigest string `json:"policy_digest,omitempty"`
+	StateDigest  string `json:"state_digest,omitempty"`
 }
 
 // Names resolves datapath slots to organisation and rule names.
 type Names struct {
-	Orgs, Rules map[uint32]string
-	Digest      string
+	Orgs, Rules               map[uint32]string
+	PolicyDigest, StateDigest string
 }
 
 // clock converts the datapath's CLOCK_MONOTONIC stamps to wall time.
@@ -90,7 +94,7 @@ func fromEvent(e *datapath.BoundaryPalEvent, n *Names, at clock) Record {
 		DestIP: addr(e.Dst, e.Family), DestPort: e.Dport,
 		Proto: protoName(e.Proto), Org: n.Orgs[e.OrgSlot],
 		Verdict: datapath.VerdictName(datapath.BoundaryPalVerdict(e.Verdict)),
-		Packets: 1, Bytes: uint64(e.Len), Digest: n.Digest,
+		Packets: 1, Bytes: uint64(e.Len), PolicyDigest: n.PolicyDigest, StateDigest: n.StateDigest,
 	}
 	lo, hi, lp, hp := canonical(e.Src, e.Dst, e.Sport, e.Dport)
 	r.FlowID = FlowID(lo, hi, lp, hp, e.Proto, e.TsNs)
@@ -134,6 +138,7 @@ func fromEnded(e datapath.EndedFlow, n *Names, at clock) Record {
 		Proto: protoName(k.Proto), Org: n.Orgs[f.OrgSlot], RuleID: n.Rules[f.RuleSlot],
 		Verdict: datapath.VerdictName(datapath.BoundaryPalVerdict(f.Verdict)),
 		Packets: f.Packets[0], Bytes: f.Bytes[0], PacketsRev: f.Packets[1], BytesRev: f.Bytes[1],
-		Duration: float64(f.LastSeenNs-f.CreatedNs) / 1e9, Digest: n.Digest,
+		Duration:     float64(f.LastSeenNs-f.CreatedNs) / 1e9,
+		PolicyDigest: n.PolicyDigest, StateDigest: n.StateDigest,
 	}
 }

@@ -12,10 +12,13 @@ import (
 )
 
 // Source is what the collector reads: the datapath's counters and the
-// digest of the policy in force.
+// digests of the policy in force.
 type Source interface {
 	Counters() *datapath.Counters
-	PolicyInfo() (generation uint32, digest string)
+	// PolicyInfo is the active generation, the policy digest (the rules',
+	// as `palisade validate` prints it) and the state digest (with the
+	// runtime narrowing the datapath holds).
+	PolicyInfo() (generation uint32, policyDigest, stateDigest string)
 	FlowUse() (map[string]datapath.FlowUse, error) // by organisation id
 }
 
@@ -43,7 +46,8 @@ var (
 		"Packets matched by each rule (org/id); a rule that never counts up may be unused.",
 		[]string{"rule"}, nil)
 	policyDesc = prometheus.NewDesc("palisade_policy_info",
-		"The policy in force: its generation slot and digest.", []string{"generation", "digest"}, nil)
+		"The policy in force: its generation slot, policy digest (the rules', the same on every gateway running the same commit, as `palisade validate` prints it) and state digest (with this gateway's suspensions and lapsed certificates).",
+		[]string{"generation", "policy_digest", "state_digest"}, nil)
 	forwardedDesc = prometheus.NewDesc("palisade_allowed_packets_total",
 		"Allowed packets by the path they left on: xdp (forwarded by the program) or stack (the kernel forwarded them).",
 		[]string{"path"}, nil)
@@ -111,9 +115,9 @@ func (c *Collector) collect(ch chan<- prometheus.Metric) error {
 	for path, n := range fwd {
 		ch <- prometheus.MustNewConstMetric(forwardedDesc, prometheus.CounterValue, float64(n.Packets), path)
 	}
-	gen, digest := c.src.PolicyInfo()
-	if digest != "" {
-		ch <- prometheus.MustNewConstMetric(policyDesc, prometheus.GaugeValue, 1, strconv.FormatUint(uint64(gen), 10), digest)
+	gen, policyDigest, stateDigest := c.src.PolicyInfo()
+	if policyDigest != "" {
+		ch <- prometheus.MustNewConstMetric(policyDesc, prometheus.GaugeValue, 1, strconv.FormatUint(uint64(gen), 10), policyDigest, stateDigest)
 	}
 	use, err := c.src.FlowUse()
 	if err != nil {

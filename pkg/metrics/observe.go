@@ -99,7 +99,7 @@ func (c *Collector) collectObserve(ch chan<- prometheus.Metric) error {
 	}
 	counter(ch, capturedDesc, obs["captured"], "copied")
 	counter(ch, capturedDesc, obs["capture_lost"], "lost")
-	gen, _ := c.src.PolicyInfo()
+	gen, _, _ := c.src.PolicyInfo()
 	gauge(ch, generationDesc, float64(gen))
 	if ai, ok := c.src.(AgentInfo); ok {
 		c.collectAgent(ch, ai)

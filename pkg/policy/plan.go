@@ -16,13 +16,13 @@ type Plan struct {
 	To   string `json:"to_digest"`   // policy digest, as `palisade validate` prints it
 	// FromState and ToState are the state digests: with the runtime
 	// narrowing (suspensions, lapsed certificates) on each side.
-	FromState string      `json:"from_state_digest"`
-	ToState   string      `json:"to_state_digest"`
-	Narrowed  []Narrowing `json:"narrowed"` // the new side's runtime narrowing
-	Orgs     Changes      `json:"organisations"`
-	Rules    Changes      `json:"rules"`
-	Prefixes Changes      `json:"prefixes"` // "org prefix": registered source prefixes
-	Flows    []FlowChange `json:"flows"`
+	FromState string       `json:"from_state_digest"`
+	ToState   string       `json:"to_state_digest"`
+	Narrowed  []Narrowing  `json:"narrowed"` // the new side's runtime narrowing
+	Orgs      Changes      `json:"organisations"`
+	Rules     Changes      `json:"rules"`
+	Prefixes  Changes      `json:"prefixes"` // "org prefix": registered source prefixes
+	Flows     []FlowChange `json:"flows"`
 }
 
 // Changes lists names added, removed and changed.
@@ -87,7 +87,13 @@ func MakePlan(oldP *rules.Policy, oldC *Compiled, newP *rules.Policy, newC *Comp
 func orgTexts(p *rules.Policy) map[string]string {
 	out := map[string]string{}
 	for _, o := range p.Orgs {
-		out[o.ID] = fmt.Sprint(o.Name, o.State, o.Ingress, o.Prefixes, len(o.Allow))
+		// Ingresses without their positions: the same rules in another
+		// checkout (a scratch worktree of the next commit) are no change.
+		var ins []string
+		for _, in := range o.Ingress {
+			ins = append(ins, fmt.Sprint(in.Interface, in.VLAN, in.InnerVLAN))
+		}
+		out[o.ID] = fmt.Sprint(o.Name, o.State, ins, o.Prefixes, len(o.Allow))
 	}
 	return out
 }

@@ -54,3 +54,21 @@ func TestPlanSuspension(t *testing.T) {
 		t.Errorf("flows = %+v", p.Flows)
 	}
 }
+
+// TestPlanAcrossCheckouts: the same rules read from another directory
+// (the next commit's scratch worktree) change nothing, and a runtime
+// narrowing shows as a state change, not a policy one.
+func TestPlanAcrossCheckouts(t *testing.T) {
+	oldP := orgWith(rules.Rule{ID: "web", To: []netip.Prefix{pfx("198.19.10.0/24")}, Ports: tcpPorts(443, 443)})
+	oldP.Orgs[0].Ingress[0].Pos = rules.Pos{File: "/var/lib/palisade/policy/organisations/a.yaml", Line: 3, Col: 5}
+	newP := orgWith(rules.Rule{ID: "web", To: []netip.Prefix{pfx("198.19.10.0/24")}, Ports: tcpPorts(443, 443)})
+	newP.Orgs[0].Ingress[0].Pos = rules.Pos{File: "/tmp/scratch/organisations/a.yaml", Line: 3, Col: 5}
+	if p := MakePlan(oldP, Compile(oldP), newP, Compile(newP)); !p.Empty() || len(p.Orgs.Changed) != 0 {
+		t.Errorf("the same rules in another checkout: %+v", p)
+	}
+	ns := []Narrowing{{Org: "a", Cause: CauseSuspended, Reason: "incident"}}
+	p := MakePlan(oldP, Compile(oldP), Fold(newP, ns), Compile(newP).Narrow(ns))
+	if p.Empty() || p.From != p.To || p.FromState == p.ToState || len(p.Narrowed) != 1 || len(p.Flows) != 2 {
+		t.Errorf("a narrowing: %+v", p)
+	}
+}

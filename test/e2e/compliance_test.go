@@ -46,7 +46,7 @@ func TestCertificateExpiryAndWatchedRules(t *testing.T) {
 	}
 	mustTry(t, g, probe("elmbridge", "tcp", "198.18.5.10", "198.19.10.10:443", true))
 
-	applied := g.digest(t)
+	applied, state := g.digests(t)[0], g.digests(t)[1]
 	os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("organisation: x\nname: X\n"), 0o644)
 	if !eventually(20*time.Second, func() bool { return g.lastAudit(t)["result"] == "refused" }) {
 		t.Fatal("a broken edit of the watched directory was not refused in the audit log")
@@ -56,7 +56,7 @@ func TestCertificateExpiryAndWatchedRules(t *testing.T) {
 	}
 	m := g.metrics(t)
 	for _, want := range []string{`palisade_policy_changes_total{action="apply",result="refused"} 1`,
-		`palisade_policy_changes_total{action="certificate-expired",result="ok"} 1`, `palisade_policy_info{digest="` + applied} {
+		`palisade_policy_changes_total{action="certificate-expired",result="ok"} 1`, `policy_digest="` + applied + `",state_digest="` + state + `"}`} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)
 		}

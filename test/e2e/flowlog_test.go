@@ -26,7 +26,7 @@ func TestFlowLog(t *testing.T) {
 		return r.EventType == "flow" && r.Event == "start" && r.DestIP == "198.19.10.10" && r.Proto == "ICMP"
 	})
 	if start.Org != "surrey-cc" || start.RuleID != "surrey-cc/ping-services" || start.Verdict != "allow" ||
-		start.SrcIP != "198.18.1.10" || start.Digest == "" {
+		start.SrcIP != "198.18.1.10" || start.PolicyDigest == "" || start.StateDigest == "" {
 		t.Errorf("flow start record: %+v", start)
 	}
 	drop := o.waitFlow(t, 10*time.Second, []string{"--verdict", "deny"}, func(r *flows.Record) bool {

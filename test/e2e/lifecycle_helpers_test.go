@@ -72,11 +72,16 @@ func (g *gatewayLab) cli(t *testing.T, args ...string) string {
 	return out
 }
 
-func (g *gatewayLab) digest(t *testing.T) string {
+// digest is the policy digest in force (the rules', as validate prints it).
+func (g *gatewayLab) digest(t *testing.T) string { return g.digests(t)[0] }
+
+// digests is the policy digest and the state digest in force.
+func (g *gatewayLab) digests(t *testing.T) [2]string {
 	t.Helper()
 	p, _ := g.status(t)["policy"].(map[string]any)
-	d, _ := p["digest"].(string)
-	return d
+	d, _ := p["policy_digest"].(string)
+	s, _ := p["state_digest"].(string)
+	return [2]string{d, s}
 }
 
 // conn is a connection kept open across policy changes: its packets are

@@ -48,7 +48,7 @@ func TestPolicyLifecycle(t *testing.T) {
 	}
 
 	out = g.cli(t, "apply", b)
-	if !strings.Contains(out, "applied: digest") || !strings.Contains(out, "flows cut 1") {
+	if !strings.Contains(out, "applied: policy digest") || !strings.Contains(out, "flows cut 1") {
 		t.Errorf("apply output:\n%s", out)
 	}
 	if err := echo(pnc, time.Second); err == nil {
