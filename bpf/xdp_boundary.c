@@ -54,7 +54,8 @@ static __always_inline int pass_marked(struct xdp_md *ctx, __u8 fail_open)
 
 /* The tail every packet with a positive verdict goes through. may_fwd is
  * off for replies towards a VLAN-tagged organisation: XDP cannot add the
- * tag, the kernel's VLAN device does. */
+ * tag (or a QinQ ingress's two), the kernel's VLAN device does; those, and
+ * later fragments, are counted as handed to the stack like any other. */
 static __always_inline int deliver(struct xdp_md *ctx, const struct pal_pkt *p,
 				   const struct pal_config *cfg, __u32 org_slot, __u32 rule_slot,
 				   __u8 verdict, __u8 fail_open, int may_fwd, __u64 now)
@@ -77,8 +78,10 @@ static __always_inline int deliver(struct xdp_md *ctx, const struct pal_pkt *p,
 	count_rule(rule_slot, p->len, now);
 	if (cfg->capture_slot) /* before forward() rewrites the headers */
 		capture(ctx, cfg, org_slot, rule_slot, verdict, 0);
-	if (verdict == PAL_VERDICT_ALLOW)
-		act = may_fwd ? forward(ctx, p, cfg) : XDP_PASS;
+	if (verdict == PAL_VERDICT_ALLOW && may_fwd)
+		act = forward(ctx, p, cfg);
+	else if (verdict == PAL_VERDICT_ALLOW)
+		count_fwd(PAL_FWD_STACK, p->len);
 	return act;
 }
 
