@@ -50,11 +50,11 @@ func (t *tables) addIngresses(c *policy.Compiled, gen uint32, caps capacities, a
 		orgIfaces[in.Interface] = true
 		ifindex, err := ifindexOf(in.Interface)
 		if err != nil {
-			t.skipped = append(t.skipped, fmt.Sprintf("%s vlan %d", in.Interface, in.VLAN))
+			t.skipped = append(t.skipped, ingressLabel(in))
 			continue
 		}
 		v := BoundaryPalIngress{Id: uint32(id), Kind: uint8(BoundaryPalIngressKindPAL_INGRESS_ORGS)}
-		what := fmt.Sprintf("ingress %s vlan %d", in.Interface, in.VLAN)
+		what := "ingress " + ingressLabel(in)
 		owner := BoundaryPalBlockKey{Owner: uint32(id), Gen: uint8(gen), Kind: uint8(BoundaryPalBlockKindPAL_BLOCK_SOURCES)}
 		org := func(i int) (uint32, BoundaryPalDst) { return uint32(in.Sources[i].Org), BoundaryPalDst{} }
 		if err := t.fillLens(&v.Lens, in.SourcePrefixes(), owner, org, caps.lens, what); err != nil {
@@ -90,6 +90,15 @@ func (t *tables) addIngresses(c *policy.Compiled, gen uint32, caps capacities, a
 		return fmt.Errorf("policy has %d ingresses; the datapath holds %d", len(t.ingKeys), caps.ingresses)
 	}
 	return nil
+}
+
+// ingressLabel names an ingress in errors and skipped lists: interface,
+// vlan, and a QinQ ingress's inner vlan.
+func ingressLabel(in policy.Ingress) string {
+	if in.InnerVLAN != 0 {
+		return fmt.Sprintf("%s vlan %d inner_vlan %d", in.Interface, in.VLAN, in.InnerVLAN)
+	}
+	return fmt.Sprintf("%s vlan %d", in.Interface, in.VLAN)
 }
 
 func (t *tables) addRuleset(c *policy.Compiled, i int, gen uint32, caps capacities) error {

@@ -106,18 +106,7 @@ func offlineModel(t testing.TB) *refModel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := policy.Compile(p)
-	qinq(c)
-	return newRefModel(newSeqWorld(ifindex, true), c, seqIfaces)
-}
-
-// qinq makes theta's ingress 300 then 7: the rules have no inner tags.
-func qinq(c *policy.Compiled) {
-	for i := range c.Ingresses {
-		if in := &c.Ingresses[i]; in.Interface == "org1" && in.VLAN == 300 {
-			in.InnerVLAN = 7
-		}
-	}
+	return newRefModel(newSeqWorld(ifindex, true), policy.Compile(p), seqIfaces)
 }
 
 // fuzzPrologue opens flows in every direction the doors care about, so

@@ -113,6 +113,10 @@ var (
 	}
 	genIngresses = []genIngress{{"org0", nil}, {"org0", []uint16{0}}, {"org1", nil}, {"org1", []uint16{0}}, {"org1", []uint16{100}},
 		{"org1", []uint16{200}}, {"org1", []uint16{300, 7}}, {"org1", []uint16{300}}, {"org1", []uint16{999}}, {"org1", []uint16{0, 100}},
+		// Around theta's QinQ ingress: another inner or outer tag, the
+		// inner tag alone or first, and inner tags inside single-tagged VLANs.
+		{"org1", []uint16{300, 8}}, {"org1", []uint16{301, 7}}, {"org1", []uint16{7}}, {"org1", []uint16{7, 300}},
+		{"org1", []uint16{200, 7}}, {"org1", []uint16{100, 7}}, {"org0", []uint16{300, 7}},
 		{"org2", nil}, {"svc0", nil}, {"svc0", []uint16{0}}, {"svc0", []uint16{10}}, {"svc1", nil}}
 )
 

@@ -200,10 +200,9 @@ func inLab(a netip.Addr) bool {
 	return netip.MustParsePrefix("198.18.0.0/15").Contains(a) || netip.MustParsePrefix("2001:db8::/32").Contains(a)
 }
 
-// publish loads testdata/seqfuzz, turns theta's ingress into QinQ (300,
-// then 7: the rules have no inner tags), publishes it, and tells the
-// program about the VLAN devices (publishing lists the host's own, and
-// this kernel may have none).
+// publish loads testdata/seqfuzz (theta's ingress is QinQ: 300, then 7),
+// publishes it, and tells the program about the VLAN devices (publishing
+// lists the host's own, and this kernel may have none).
 func (h *seqHarness) publish() {
 	h.t.Helper()
 	p, err := rules.Load("testdata/seqfuzz")
@@ -211,7 +210,6 @@ func (h *seqHarness) publish() {
 		h.t.Fatalf("load testdata/seqfuzz: %v", err)
 	}
 	c := policy.Compile(p)
-	qinq(c)
 	h.policy = c
 	err = h.ns.Do(func() error {
 		_, err := h.dp.Publish(c, seqIfaces)
