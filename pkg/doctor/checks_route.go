@@ -46,7 +46,8 @@ func checkRoutesBack(h Host, t *target) []Result {
 
 // leadsBack reports whether a route through rd leads back to one of the
 // ingresses: the interface itself, or for a VLAN ingress a VLAN device of
-// that interface with the same VLAN ID.
+// that interface with the same VLAN ID (for QinQ, the same outer and inner
+// ID), as the datapath's reverse-path check has it.
 func leadsBack(h Host, ingress []rules.Ingress, rd RouteDev, vlans []datapath.VLANDev) bool {
 	for _, in := range ingress {
 		if rd.Name == in.Interface {
@@ -56,7 +57,7 @@ func leadsBack(h Host, ingress []rules.Ingress, rd RouteDev, vlans []datapath.VL
 			continue
 		}
 		for _, v := range vlans {
-			if v.Ifindex != rd.Ifindex || v.VLAN != in.VLAN || v.InnerVLAN != 0 {
+			if v.Ifindex != rd.Ifindex || v.VLAN != in.VLAN || v.InnerVLAN != in.InnerVLAN {
 				continue
 			}
 			if l, err := h.Link(in.Interface); err == nil && l.Ifindex == v.Parent {
@@ -81,7 +82,11 @@ func ingressNames(ingress []rules.Ingress) string {
 	names := make([]string, len(ingress))
 	for i, in := range ingress {
 		names[i] = in.Interface
-		if in.VLAN != 0 {
+		switch {
+		case in.InnerVLAN != 0:
+			names[i] = fmt.Sprintf("%s VLAN %d inner VLAN %d (%s itself or its VLAN %d.%d device)",
+				in.Interface, in.VLAN, in.InnerVLAN, in.Interface, in.VLAN, in.InnerVLAN)
+		case in.VLAN != 0:
 			names[i] = fmt.Sprintf("%s VLAN %d (%s itself or its VLAN %d device)", in.Interface, in.VLAN, in.Interface, in.VLAN)
 		}
 	}
