@@ -59,7 +59,9 @@ func (a *Agent) apply(dir string) (*ApplyResult, error) {
 // and cuts the flows it refuses.
 func (a *Agent) publish(raw *rules.Policy) (*ApplyResult, error) {
 	ns := narrowings(raw, a.state.Suspended, time.Now())
-	p, c := policy.Fold(raw, ns), policy.Compile(raw).Narrow(ns)
+	base := policy.Compile(raw)
+	base.Attach(a.cfg.Interfaces)
+	p, c := policy.Fold(raw, ns), base.Narrow(ns)
 	plan := policy.MakePlan(a.folded, a.policy, p, c)
 	pub, err := a.dp.Publish(c, a.cfg.Interfaces)
 	if err != nil {

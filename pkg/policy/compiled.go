@@ -61,6 +61,10 @@ type Compiled struct {
 	// Narrowed is the organisations held to remediation outside their rule
 	// files (Narrow), by organisation; none for a plain compile.
 	Narrowed []Narrowing
+	// ServiceSide is the interfaces a gateway attached that no organisation
+	// comes in on (Attach): the datapath lets only replies in there, so a
+	// first packet on one is no_flow. Empty offline: no host is known.
+	ServiceSide []string
 
 	ix index // lookups for Decide, built on first use
 }

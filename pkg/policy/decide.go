@@ -2,6 +2,7 @@ package policy
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -12,6 +13,7 @@ const (
 	ReasonSpoofedSource  = "spoofed_source"
 	ReasonNoRule         = "no_rule"
 	ReasonSuspended      = "suspended"
+	ReasonNoFlow         = "no_flow" // a first packet on the service side
 )
 
 // IP protocol numbers a Query may carry.
@@ -107,6 +109,9 @@ func (c *Compiled) Decide(q Query) Decision {
 	in := ix.ingresses[ingressKey3{q.Interface, q.VLAN, q.InnerVLAN}]
 	if in == nil {
 		d.Reason = ReasonUnknownIngress
+		if q.VLAN == 0 && q.InnerVLAN == 0 && slices.Contains(c.ServiceSide, q.Interface) {
+			d.Reason = ReasonNoFlow // only replies to known flows enter there
+		}
 		return d
 	}
 	org, ok := longest(ix.sources[in], ix.srcLens[in][famIdx(q.Src)], q.Src)

@@ -111,6 +111,8 @@ func (c *Compiled) why(q Query, d Decision, e Explanation, f rules.Flow) string 
 			return fmt.Sprintf("%s is registered to no organisation on any ingress", q.Src)
 		}
 		return fmt.Sprintf("no organisation comes in on %s", e.Ingress)
+	case ReasonNoFlow:
+		return fmt.Sprintf("%s faces the services (no organisation comes in on it): only replies to flows opened from an organisation's side enter there", e.Ingress)
 	case ReasonSpoofedSource:
 		return fmt.Sprintf("%s is not registered for any organisation on %s: spoofed", q.Src, e.Ingress)
 	case ReasonNoRule:

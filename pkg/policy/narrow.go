@@ -87,7 +87,7 @@ func (c *Compiled) Narrow(ns []Narrowing) *Compiled {
 		want[n.Org] = n
 	}
 	out := &Compiled{Ingresses: c.Ingresses, Rulesets: c.Rulesets, Rules: c.Rules, PolicyDigest: c.PolicyDigest,
-		Orgs: slices.Clone(c.Orgs), Narrowed: []Narrowing{}}
+		Orgs: slices.Clone(c.Orgs), Narrowed: []Narrowing{}, ServiceSide: c.ServiceSide}
 	for i := range out.Orgs {
 		o := &out.Orgs[i]
 		written := o.Suspended && !old[o.ID]
@@ -130,4 +130,20 @@ func Fold(p *rules.Policy, ns []Narrowing) *rules.Policy {
 		out.Orgs[i] = &c
 	}
 	return &out
+}
+
+// Attach records the interfaces a gateway attaches the program to: those
+// no organisation comes in on face the services, as the datapath lays
+// them out. Call it before deciding with c.
+func (c *Compiled) Attach(ifaces []string) {
+	orgs := map[string]bool{}
+	for _, in := range c.Ingresses {
+		orgs[in.Interface] = true
+	}
+	c.ServiceSide = nil
+	for _, name := range ifaces {
+		if !orgs[name] {
+			c.ServiceSide = append(c.ServiceSide, name)
+		}
+	}
 }

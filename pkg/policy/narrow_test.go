@@ -90,3 +90,27 @@ func orgAt(t *testing.T, p *rules.Policy, id string) int {
 	t.Fatalf("no organisation %s", id)
 	return -1
 }
+
+// TestServiceSide: on an attached interface no organisation comes in on,
+// a first packet is no_flow, as the datapath counts it; offline (no host
+// known) and tagged, it is unknown_ingress.
+func TestServiceSide(t *testing.T) {
+	_, c := examplePolicy(t)
+	c.Attach([]string{"org0", "org1", "svc0", "svc1"})
+	if len(c.ServiceSide) != 2 || c.Narrow(nil).ServiceSide[1] != "svc1" {
+		t.Fatalf("service side = %v", c.ServiceSide)
+	}
+	for _, tc := range []struct{ from, reason string }{
+		{"198.19.10.10@svc0", ReasonNoFlow}, {"198.19.10.10@svc0.7", ReasonUnknownIngress}, {"198.19.10.10@org9", ReasonUnknownIngress},
+	} {
+		f, _ := rules.ParseFlow(tc.from, "198.18.1.10:443/tcp")
+		if e := c.Explain(f); e.Reason != tc.reason || e.Verdict != "drop" {
+			t.Errorf("%s: %s (%s)", f, e.Reason, e.Why)
+		}
+	}
+	_, offline := examplePolicy(t)
+	f, _ := rules.ParseFlow("198.19.10.10@svc0", "198.18.1.10:443/tcp")
+	if e := offline.Explain(f); e.Reason != ReasonUnknownIngress {
+		t.Errorf("offline: %s", e.Reason)
+	}
+}
