@@ -14,6 +14,7 @@ func FuzzLoad(f *testing.F) {
 		"organisation: a\nname: A\ningress: [{interface: org0, vlan: 7}]\nprefixes: [198.18.1.0/24]\n" +
 			"allow:\n  - service: web\n  - {id: x, to: [198.19.41.0/24], proto: tcp, ports: [443, \"8000-8080\"], inspect: {tls_sni: [\"*.a.example\"]}}\n",
 		"organisation: a\nname: A\ningress: &i [*i]\nprefixes: &p [*p]\nallow: [{to: *p}]\n",
+		"organisation: a\nname: A\ningress: [{interface: org1, vlan: 100, inner_vlan: 200}, {interface: org1, vlan: 100}, {interface: org1, inner_vlan: 0}]\nprefixes: [198.18.1.0/24]\n",
 		"organisation: a\n<<: {name: A}\nname: A\n",
 		"organisation: a\nname: A\ningress: [{interface: org0}]\nprefixes: [198.19.0.0/16]\nprefixes_shared_with: [a, b, b, [c], ~]\n",
 		"services:\n  s:\n    to: [2001:db8::/32]\n    ports: [icmp, \"1-65535/udp\"]\nremediation: [s, s, x]\n",
