@@ -79,7 +79,7 @@ func printValidate(g *globals, r validateReport) {
 		fmt.Fprintln(g.out, "warning:", w)
 	}
 	if r.OK {
-		fmt.Fprintf(g.out, "ok: %d organisations, %d rules, digest %s\n", r.Organisations, r.Rules, r.Digest)
+		fmt.Fprintf(g.out, "ok: %d organisations, %d rules, policy digest %s\n", r.Organisations, r.Rules, r.Digest)
 	} else {
 		fmt.Fprintf(g.out, "%d error(s): rules refused\n", len(r.Errors))
 	}

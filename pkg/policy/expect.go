@@ -39,7 +39,7 @@ func CheckCase(tc rules.TestCase, e Explanation) CaseResult {
 	case tc.Org != "" && tc.Org != e.Org:
 		r.Failure = fmt.Sprintf("expected organisation %s, got %q", tc.Org, e.Org)
 	case tc.Rule != "" && tc.Rule != e.Rule:
-		r.Failure = fmt.Sprintf("expected rule %s, got %q", tc.Rule, e.Rule)
+		r.Failure = fmt.Sprintf("expected rule %s, got %q (%s)", tc.Rule, e.Rule, e.Why)
 	}
 	if r.Failure != "" {
 		r.Pass = false
