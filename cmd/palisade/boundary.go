@@ -24,8 +24,7 @@ type asked struct {
 // asked or when no agent runs. The Boundary says which it was.
 func explainFlows(g *globals, a asked, flows []rules.Flow) (control.Boundary, []policy.Explanation, error) {
 	if !a.offline {
-		var ans control.ExplainAnswer
-		err := control.NewClient(g.socket).Post("/v1/explain", control.ExplainRequest{Flows: flows}, &ans)
+		ans, err := explainLive(g, flows)
 		switch {
 		case err == nil:
 			if a.rules != nil {
@@ -47,6 +46,31 @@ func explainFlows(g *globals, a asked, flows []rules.Flow) (control.Boundary, []
 		out = append(out, c.Explain(f))
 	}
 	return b, out, nil
+}
+
+// explainBatch is how many flows go in one request: well inside the
+// agent's bound on a request's size.
+const explainBatch = 2000
+
+// explainLive asks the agent about flows, a batch at a time, all of them
+// decided with the same state.
+func explainLive(g *globals, flows []rules.Flow) (control.ExplainAnswer, error) {
+	var out control.ExplainAnswer
+	c := control.NewClient(g.socket)
+	for start := 0; start == 0 || start < len(flows); start += explainBatch {
+		var ans control.ExplainAnswer
+		req := control.ExplainRequest{Flows: flows[start:min(start+explainBatch, len(flows))]}
+		if err := c.Post("/v1/explain", req, &ans); err != nil {
+			return out, err
+		}
+		if start > 0 && (ans.Boundary.StateDigest != out.Boundary.StateDigest || ans.Boundary.PolicyDigest != out.Boundary.PolicyDigest) {
+			return out, fmt.Errorf("the running boundary changed while the flows were decided (state digest %s -> %s); run again",
+				short(out.Boundary.StateDigest), short(ans.Boundary.StateDigest))
+		}
+		out.Boundary = ans.Boundary
+		out.Explanations = append(out.Explanations, ans.Explanations...)
+	}
+	return out, nil
 }
 
 // offline compiles the rules asked about as a gateway with no suspensions

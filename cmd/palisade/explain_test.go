@@ -192,3 +192,20 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestTestCommandSendsManyCasesInBatches: a test file larger than one
+// request is decided in batches, all with the same state.
+func TestTestCommandSendsManyCasesInBatches(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, "../../rules", dir)
+	var b strings.Builder
+	b.WriteString("tests:\n")
+	for i := 0; i < 5000; i++ {
+		b.WriteString("  - {from: 198.18.1.10@org0, to: 198.19.10.10:443/tcp, expect: deny}\n")
+	}
+	os.WriteFile(filepath.Join(dir, "tests.yaml"), []byte(b.String()), 0o644)
+	out, err := runCLI(t, "--socket", liveAgent(t, suspendedSurrey), "test", dir)
+	if err != nil || !strings.Contains(out, "5000 passed, 0 failed") {
+		t.Fatalf("err %v, output:\n%s", err, out[:min(len(out), 2000)])
+	}
+}
