@@ -124,3 +124,49 @@ func TestValidateRefusesWhatIsNotAPolicyFile(t *testing.T) {
 		t.Errorf("err %v, output:\n%s\nwant:\n%s", r.err, got, strings.Join(want, "\n"))
 	}
 }
+
+// Issue 19: with health-spine added to surrey-cc's offers, validate passed
+// and explain let surrey-police reach the NHS spine. An organisation may
+// offer only what it owns: the spine has no owner, so validate refuses it
+// where it is offered; surrey-cc offering a second service of its own
+// passes.
+func TestValidateAgreementOffersOnlyOwnServices(t *testing.T) {
+	edit := func(t *testing.T, dir, file, old, new string) {
+		t.Helper()
+		path := filepath.Join(dir, file)
+		b, _ := os.ReadFile(path)
+		if !strings.Contains(string(b), old) {
+			t.Fatalf("%s has no %q", file, old)
+		}
+		os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644)
+	}
+	hostile := t.TempDir()
+	copyDir(t, "../../rules", hostile)
+	edit(t, hostile, "organisations/surrey-cc.yaml", "offers: [surrey-social-care]", "offers: [surrey-social-care, health-spine]")
+	out, err := runCLI(t, "validate", hostile)
+	want := filepath.Join(hostile, "organisations", "surrey-cc.yaml") + `:33:34: agreement "safeguarding-2026" offers service "health-spine", which has no owner: a shared service is granted by allow rules, never offered; an organisation may offer only services it owns` +
+		"\n1 error(s): rules refused\n"
+	if err == nil || out != want {
+		t.Errorf("hostile offer: err %v, output:\n%s\nwant:\n%s", err, out, want)
+	}
+
+	benign := t.TempDir()
+	copyDir(t, "../../rules", benign)
+	edit(t, benign, "services.yaml", "  police-safeguarding:", "  surrey-housing:\n    owner: surrey-cc\n    to: [198.18.1.20/32]\n    ports: [\"443/tcp\"]\n  police-safeguarding:")
+	edit(t, benign, "organisations/surrey-cc.yaml", "offers: [surrey-social-care]", "offers: [surrey-social-care, surrey-housing]")
+	out, err = runCLI(t, "validate", benign, "-o", "json")
+	var r validateReport
+	if jerr := json.Unmarshal([]byte(out), &r); err != nil || jerr != nil || !r.OK || len(r.Errors) != 0 {
+		t.Fatalf("owner offering its own service: err %v, output:\n%s", err, out)
+	}
+	// And the boundary it describes lets the police in, under the agreement.
+	out, err = runCLI(t, "explain", benign, "--offline", "--from", "198.18.3.10@org1", "--to", "198.18.1.20:443/tcp")
+	if err != nil || !strings.Contains(out, "surrey-police/safeguarding-2026.surrey-housing") || !strings.Contains(out, "data-sharing agreement safeguarding-2026 with surrey-cc allows it") {
+		t.Errorf("explain: err %v, output:\n%s", err, out)
+	}
+	// explain on the hostile rules refuses them too: no answer from rules
+	// that do not load.
+	if out, err := runCLI(t, "explain", hostile, "--offline", "--from", "198.18.3.10@org1", "--to", "198.19.11.10:443/tcp"); err == nil {
+		t.Errorf("explain answered for the hostile rules:\n%s", out)
+	}
+}

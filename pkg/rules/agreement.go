@@ -123,13 +123,7 @@ func (l *loader) agreementSound(src *orgSource, ag Agreement, other *orgSource) 
 		l.f.errorf(ag.with, "agreement %q names unknown organisation %q", ag.ID, ag.With)
 		ok = false
 	}
-	for i, s := range ag.Offers {
-		if l.serviceNamed(s) == nil {
-			l.f.errorf(ag.offers[i], "agreement %q offers unknown service %q", ag.ID, s)
-			ok = false
-		}
-	}
-	return ok
+	return l.checkOffers(src, ag) && ok
 }
 
 func findAgreement(o *Organisation, id, with string) *Agreement {

@@ -8,9 +8,11 @@ import (
 
 const agreementServices = `services:
   care:
+    owner: council
     to: [198.18.1.10/32]
     ports: ["8080/tcp"]
   intel:
+    owner: police
     to: [198.18.3.10/32]
     ports: ["8443/tcp"]
 remediation: [care]

@@ -5,6 +5,7 @@ import "slices"
 // finish runs the checks that need every file, and builds the Policy.
 func (l *loader) finish() (*Policy, error) {
 	l.resolveServices()
+	l.checkOwners()
 	until := l.expandAgreements(l.now)
 	l.checkRemediation()
 	l.checkPrefixOverlap()

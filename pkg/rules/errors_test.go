@@ -405,13 +405,13 @@ organisation: b
   web:
     to: [198.19.40.0/24]
     ports: [443, "8000-8080", "53/icmp"]
-    owner: x
+    proto: tcp
 `},
 			want: []string{
 				`services.yaml:4:13: port 443 has no protocol; write "443/tcp" or "443/udp"`,
 				`services.yaml:4:18: port 8000-8080 has no protocol; write "8000-8080/tcp" or "8000-8080/udp"`,
 				`services.yaml:4:31: unknown protocol "icmp" in "53/icmp"; want tcp or udp (write icmp alone for ICMP echo)`,
-				`services.yaml:5:5: unknown field "owner" in service; allowed: description, to, ports`,
+				`services.yaml:5:5: unknown field "proto" in service; allowed: description, owner, to, ports`,
 			},
 		},
 		{

@@ -20,6 +20,9 @@ func FuzzLoad(f *testing.F) {
 		"services:\n  s:\n    to: [2001:db8::/32]\n    ports: [icmp, \"1-65535/udp\"]\nremediation: [s, s, x]\n",
 		"organisation: [a]\nname: {a: b}\nstate: 1\ningress: [[], 1, {vlan: 99999999999999999999}]\nprefixes: [1, ::ffff:1.2.3.4/128, 1.2.3.4%eth0/32]\n",
 		"allow:\n  - to: [198.19.40.0/24]\n    ports: [\"65535-1/tcp\", 0x1bb, 1e3, -1, true, null]\norganisation: x\n",
+		"organisation: a\nname: A\ningress: [{interface: org0}]\nprefixes: [198.18.1.0/24]\n" +
+			"agreements:\n  - {id: s, with: b, expires: 2027-01-01, offers: [web, dns, web, ~]}\n",
+		"services:\n  s:\n    owner: a\n    to: [198.18.1.0/25]\n    ports: [\"443/tcp\"]\n  t: {owner: [a], to: [198.18.1.0/24], ports: [icmp]}\n",
 		"---\n---\n",
 		"organisation: a\n  bad: indent\n",
 		"{? [a]: b}",

@@ -6,7 +6,7 @@ import (
 
 var (
 	servicesFileFields = []string{"services", "remediation"}
-	serviceFields      = []string{"description", "to", "ports"}
+	serviceFields      = []string{"description", "owner", "to", "ports"}
 )
 
 // servicesFile is what the one services file holds.
@@ -14,6 +14,9 @@ type servicesFile struct {
 	at          Pos // its services key, to name it if a second file defines services
 	services    map[string]*Service
 	remediation []*yaml.Node // checked once every service is known
+	// owned holds the services with an owner: the organisation that hosts
+	// them and alone may offer them in an agreement (see owner.go).
+	owned map[string]ownedService
 }
 
 func (d *decoder) servicesFile(top *yaml.Node) *servicesFile {
@@ -21,10 +24,10 @@ func (d *decoder) servicesFile(top *yaml.Node) *servicesFile {
 	if !ok {
 		return nil
 	}
-	sf := &servicesFile{at: Pos{File: d.file, Line: 1, Col: 1}, services: map[string]*Service{}}
+	sf := &servicesFile{at: Pos{File: d.file, Line: 1, Col: 1}, services: map[string]*Service{}, owned: map[string]ownedService{}}
 	if e, ok := d.required(f, "services", resolve(top)); ok {
 		sf.at = d.pos(e.key)
-		d.services(e.val, sf.services)
+		d.services(e.val, sf)
 	}
 	if e, ok := f["remediation"]; ok {
 		sf.remediation = d.remediation(e.val)
@@ -32,7 +35,7 @@ func (d *decoder) servicesFile(top *yaml.Node) *servicesFile {
 	return sf
 }
 
-func (d *decoder) services(n *yaml.Node, out map[string]*Service) {
+func (d *decoder) services(n *yaml.Node, sf *servicesFile) {
 	es, _ := d.pairs(n, "services")
 	for _, e := range es {
 		if !validID(e.key.Value) {
@@ -40,24 +43,33 @@ func (d *decoder) services(n *yaml.Node, out map[string]*Service) {
 		}
 		// Kept even with errors, so rules naming it are not also reported
 		// as naming an unknown service.
-		if s := d.service(e); s != nil {
-			out[s.Name] = s
+		if s, owned := d.service(e); s != nil {
+			sf.services[s.Name] = s
+			if owned.owner.id != "" {
+				sf.owned[s.Name] = owned
+			}
 		}
 	}
 }
 
-func (d *decoder) service(e entry) *Service {
+func (d *decoder) service(e entry) (*Service, ownedService) {
+	var owned ownedService
 	f, ok := d.fields(e.val, "service", serviceFields...)
 	if !ok {
-		return nil
+		return nil, owned
 	}
 	s := &Service{Name: e.key.Value, Pos: d.pos(e.key)}
 	if de, ok := f["description"]; ok {
 		s.Description, _ = d.str(de.val, "description")
 	}
+	if oe, ok := f["owner"]; ok {
+		if id, ok := d.str(oe.val, "owner"); ok {
+			s.Owner, owned.owner = id, orgRef{id: id, pos: d.pos(resolve(oe.val))}
+		}
+	}
 	if te, ok := d.required(f, "to", e.key); ok {
 		if items, ok := d.nonEmptyList(te, "to", "a service needs at least one destination"); ok {
-			s.To, _ = d.prefixList(items)
+			s.To, owned.to = d.prefixList(items)
 		}
 	}
 	if pe, ok := d.required(f, "ports", e.key); ok {
@@ -65,7 +77,7 @@ func (d *decoder) service(e entry) *Service {
 			s.Ports = d.servicePorts(items)
 		}
 	}
-	return s
+	return s, owned
 }
 
 // servicePorts insists on a protocol with every port: a service has no

@@ -73,9 +73,13 @@ func (r PortRange) Contains(o PortRange) bool {
 type Service struct {
 	Name        string
 	Description string
-	To          []netip.Prefix
-	Ports       []PortRange // sorted by proto, then port
-	Pos         Pos         // the service's key in the services file
+	// Owner is the organisation hosting the service, which alone may
+	// offer it in a data-sharing agreement; "" for a shared service,
+	// which no organisation may offer (see owner.go).
+	Owner string
+	To    []netip.Prefix
+	Ports []PortRange // sorted by proto, then port
+	Pos   Pos         // the service's key in the services file
 }
 
 // State is whether an organisation is connected in full or red-flagged.
