@@ -15,8 +15,8 @@ import (
 // services it owns: a shared service is granted by the PSN's own allow
 // rules and no organisation can offer it, so two councils cannot hand each
 // other the spine. An owned service's destinations must lie in its owner's
-// registered prefixes: that is where its network is (its replies come from
-// there), and it keeps an owner: line from claiming someone else's hosts.
+// registered prefixes, the addresses it answers for at the boundary, so
+// that an owner: line cannot claim someone else's hosts.
 
 // ownedService is a service's owner as written, with the positions the
 // checks point back at.
