@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/palisade-psn/palisade/pkg/control"
+	"github.com/palisade-psn/palisade/pkg/datapath"
 	"github.com/palisade-psn/palisade/pkg/policy"
 	"github.com/palisade-psn/palisade/pkg/rules"
 )
@@ -41,6 +42,13 @@ func explainFlows(g *globals, a asked, flows []rules.Flow) (control.Boundary, []
 		}
 	}
 	b, c := offline(a)
+	if !a.offline {
+		b.Note = "palisaded is not running here"
+		if p, err := datapath.OpenPinned(g.pinPath); err == nil {
+			p.Close()
+			b.Note += "; the pinned datapath still enforces the last agent's state, its suspensions included, which this answer cannot see"
+		}
+	}
 	out := make([]policy.Explanation, 0, len(flows))
 	for _, f := range flows {
 		out = append(out, c.Explain(f))
@@ -81,9 +89,6 @@ func offline(a asked) (control.Boundary, *policy.Compiled) {
 	c := policy.Compile(a.rules).Narrow(policy.Narrowings(a.rules, nil, time.Now()))
 	b := control.Boundary{Source: control.BoundaryOffline, Rules: a.dir, PolicyDigest: c.PolicyDigest, StateDigest: c.Digest,
 		Narrowed: c.Narrowed, Note: "asked with --offline"}
-	if !a.offline {
-		b.Note = "palisaded is not running here"
-	}
 	return b, c
 }
 

@@ -14,17 +14,18 @@ import (
 	"github.com/palisade-psn/palisade/pkg/rules"
 )
 
-// noAgent is a control socket nothing listens on.
+// noAgent is a control socket nothing listens on, in a directory that is
+// also given as the (empty) pin path.
 func noAgent(t *testing.T) string { return filepath.Join(t.TempDir(), "none.sock") }
 
 func TestExplainCommand(t *testing.T) {
 	sock := noAgent(t)
-	out, err := runCLI(t, "--socket", sock, "explain", "../../rules", "--from", "198.18.3.10@org1", "--to", "198.19.10.10:5005/udp")
+	out, err := runCLI(t, "--socket", sock, "--pin-path", filepath.Dir(sock), "explain", "../../rules", "--from", "198.18.3.10@org1", "--to", "198.19.10.10:5005/udp")
 	if err != nil || !strings.Contains(out, "verdict       allow") || !strings.Contains(out, "surrey-police/pnc-udp") ||
 		!strings.HasPrefix(out, "answering offline for the rules in ../../rules (palisaded is not running here): policy digest ") {
 		t.Fatalf("err %v, output:\n%s", err, out)
 	}
-	out, err = runCLI(t, "--socket", sock, "explain", "../../rules", "--from", "198.18.3.10@org1", "--to", "198.19.10.10:443/tcp", "-o", "json")
+	out, err = runCLI(t, "--socket", sock, "--pin-path", filepath.Dir(sock), "explain", "../../rules", "--from", "198.18.3.10@org1", "--to", "198.19.10.10:443/tcp", "-o", "json")
 	var e struct {
 		Verdict, Reason string
 		Boundary        control.Boundary
@@ -33,10 +34,10 @@ func TestExplainCommand(t *testing.T) {
 		e.Boundary.Source != "offline" || e.Boundary.PolicyDigest == "" {
 		t.Fatalf("err %v, output:\n%s", err, out)
 	}
-	if _, err := runCLI(t, "--socket", sock, "explain", "../../rules", "--from", "198.18.3.10", "--to", "198.19.10.10"); err == nil {
+	if _, err := runCLI(t, "--socket", sock, "--pin-path", filepath.Dir(sock), "explain", "../../rules", "--from", "198.18.3.10", "--to", "198.19.10.10"); err == nil {
 		t.Error("a destination without protocol was accepted")
 	}
-	if out, err := runCLI(t, "--socket", sock, "explain", "--from", "198.18.3.10", "--to", "198.19.10.10/icmp"); err == nil ||
+	if out, err := runCLI(t, "--socket", sock, "--pin-path", filepath.Dir(sock), "explain", "--from", "198.18.3.10", "--to", "198.19.10.10/icmp"); err == nil ||
 		!strings.Contains(err.Error(), "not running") || !strings.Contains(err.Error(), "rules directory") {
 		t.Errorf("no agent and no directory: err %v, output %s", err, out)
 	}
@@ -51,7 +52,7 @@ func TestExplainOfflineNarrowsLapsedCertificates(t *testing.T) {
 	mole := filepath.Join(dir, "organisations", "mole-valley-dc.yaml")
 	b, _ := os.ReadFile(mole)
 	os.WriteFile(mole, []byte(strings.Replace(string(b), "state: active\n", "state: active\ncertificate: {expires: 2020-01-01}\n", 1)), 0o644)
-	out, err := runCLI(t, "--socket", noAgent(t), "explain", dir, "--offline", "--from", "198.18.2.10@org0", "--to", "198.19.10.10:443/tcp")
+	out, err := runCLI(t, "--pin-path", t.TempDir(), "--socket", noAgent(t), "explain", dir, "--offline", "--from", "198.18.2.10@org0", "--to", "198.19.10.10:443/tcp")
 	for _, want := range []string{"(asked with --offline)", "1 organisation narrowed to remediation",
 		"  mole-valley-dc: its compliance certificate expired at 2020-01-02T00:00:00Z", "verdict       drop", "drop reason   suspended",
 		"its own rule mole-valley-dc/dwp-benefits would allow it once restored"} {
@@ -90,7 +91,7 @@ var suspendedSurrey = []policy.Narrowing{{Org: "surrey-cc", Cause: policy.CauseS
 
 func TestExplainAnswersForTheRunningBoundary(t *testing.T) {
 	sock := liveAgent(t, suspendedSurrey)
-	out, err := runCLI(t, "--socket", sock, "explain", "--from", "198.18.1.10@org0", "--to", "198.19.10.10:443/tcp")
+	out, err := runCLI(t, "--socket", sock, "--pin-path", filepath.Dir(sock), "explain", "--from", "198.18.1.10@org0", "--to", "198.19.10.10:443/tcp")
 	for _, want := range []string{"answering for the running boundary: policy digest ", "generation 1, 1 organisation narrowed",
 		"  surrey-cc: suspended with `palisade org suspend` by root", "verdict       drop", "patching lapsed"} {
 		if err != nil || !strings.Contains(out, want) {
@@ -104,11 +105,11 @@ func TestExplainAnswersForTheRunningBoundary(t *testing.T) {
 	dir := t.TempDir()
 	copyDir(t, "../../rules", dir)
 	os.Remove(filepath.Join(dir, "organisations", "nhs-trust.yaml"))
-	out, err = runCLI(t, "--socket", sock, "explain", dir, "--from", "198.18.1.10@org0", "--to", "198.19.10.10:443/tcp")
+	out, err = runCLI(t, "--socket", sock, "--pin-path", filepath.Dir(sock), "explain", dir, "--from", "198.18.1.10@org0", "--to", "198.19.10.10:443/tcp")
 	if err != nil || !strings.Contains(out, "note: the rules in "+dir+" (policy digest ") || !strings.Contains(out, "verdict       drop") {
 		t.Errorf("err %v, output:\n%s", err, out)
 	}
-	out, err = runCLI(t, "--socket", sock, "explain", "../../rules", "--offline", "--from", "198.18.1.10@org0", "--to", "198.19.10.10:443/tcp")
+	out, err = runCLI(t, "--socket", sock, "--pin-path", filepath.Dir(sock), "explain", "../../rules", "--offline", "--from", "198.18.1.10@org0", "--to", "198.19.10.10:443/tcp")
 	if err != nil || !strings.Contains(out, "verdict       allow") || !strings.Contains(out, "(asked with --offline)") {
 		t.Errorf("--offline: err %v, output:\n%s", err, out)
 	}
@@ -116,7 +117,7 @@ func TestExplainAnswersForTheRunningBoundary(t *testing.T) {
 
 func TestTestCommand(t *testing.T) {
 	sock := noAgent(t)
-	out, err := runCLI(t, "--socket", sock, "test", "../../rules")
+	out, err := runCLI(t, "--socket", sock, "--pin-path", filepath.Dir(sock), "test", "../../rules")
 	if err != nil || !strings.Contains(out, " passed, 0 failed") || !strings.HasPrefix(out, "answering offline for the rules in ../../rules") {
 		t.Fatalf("err %v, output:\n%s", err, out)
 	}
@@ -124,7 +125,7 @@ func TestTestCommand(t *testing.T) {
 	copyDir(t, "../../rules", dir)
 	tests := filepath.Join(dir, "tests.yaml")
 	os.WriteFile(tests, []byte("tests:\n  - {from: 198.18.3.10@org1, to: 198.19.10.10:443/tcp, expect: allow}\n"), 0o644)
-	out, err = runCLI(t, "--socket", sock, "test", dir)
+	out, err = runCLI(t, "--socket", sock, "--pin-path", filepath.Dir(sock), "test", dir)
 	if err == nil || !strings.Contains(out, "\n"+tests+":2:6: FAIL ") || !strings.Contains(out, "expected allow, got drop") ||
 		strings.Contains(out, "runtime state") {
 		t.Fatalf("a failing case: err %v, output:\n%s", err, out)
@@ -136,19 +137,19 @@ func TestTestCommand(t *testing.T) {
 // rules as written, and the summary counts them.
 func TestTestCommandMarksFailuresOfTheRunningState(t *testing.T) {
 	sock := liveAgent(t, suspendedSurrey)
-	out, err := runCLI(t, "--socket", sock, "test", "../../rules")
+	out, err := runCLI(t, "--socket", sock, "--pin-path", filepath.Dir(sock), "test", "../../rules")
 	if err == nil || !strings.Contains(out, "answering for the running boundary") ||
 		!strings.Contains(out, "tests.yaml:7:6: FAIL 198.18.1.10@org0 -> 198.19.10.10:443/tcp: expected allow, got drop (suspended: surrey-cc is suspended with `palisade org suspend` by root") ||
 		!strings.Contains(out, "[runtime state: passes on the rules in ../../rules as written]") ||
 		!strings.Contains(out, " failed (6 of them only by the runtime state: the rules alone pass them)") {
 		t.Fatalf("err %v, output:\n%s", err, out)
 	}
-	out, err = runCLI(t, "--socket", sock, "test", "../../rules", "-o", "json")
+	out, err = runCLI(t, "--socket", sock, "--pin-path", filepath.Dir(sock), "test", "../../rules", "-o", "json")
 	var r testReport
 	if err == nil || json.Unmarshal([]byte(out), &r) != nil || r.ByState != 6 || r.Failed != 6 || r.Boundary.Source != "running" {
 		t.Fatalf("json: err %v, %+v\n%s", err, r, out)
 	}
-	if out, err := runCLI(t, "--socket", sock, "test", "../../rules", "--offline"); err != nil || !strings.Contains(out, " passed, 0 failed") {
+	if out, err := runCLI(t, "--socket", sock, "--pin-path", filepath.Dir(sock), "test", "../../rules", "--offline"); err != nil || !strings.Contains(out, " passed, 0 failed") {
 		t.Fatalf("--offline: err %v, output:\n%s", err, out)
 	}
 }
@@ -159,7 +160,7 @@ func TestPlanOffline(t *testing.T) {
 	mole := filepath.Join(dir, "organisations", "mole-valley-dc.yaml")
 	b, _ := os.ReadFile(mole)
 	os.WriteFile(mole, []byte(strings.Replace(string(b), "state: active\n", "state: active\ncertificate: {expires: 2020-01-01}\n", 1)), 0o644)
-	out, err := runCLI(t, "--socket", noAgent(t), "plan", dir, "--against", "../../rules")
+	out, err := runCLI(t, "--pin-path", t.TempDir(), "--socket", noAgent(t), "plan", dir, "--against", "../../rules")
 	for _, want := range []string{"answering offline for the rules in ../../rules (asked with --offline)",
 		"  - flows mole-valley-dc -> 198.19.10.0/24 443/tcp: allow by mole-valley-dc/dwp-benefits => drop",
 		"  ! mole-valley-dc stays narrowed to remediation (its compliance certificate expired at 2020-01-02T00:00:00Z)"} {
@@ -167,7 +168,7 @@ func TestPlanOffline(t *testing.T) {
 			t.Errorf("lacks %q: err %v, output:\n%s", want, err, out)
 		}
 	}
-	if _, err := runCLI(t, "--socket", noAgent(t), "plan", dir); err == nil || !strings.Contains(err.Error(), "--offline --against") {
+	if _, err := runCLI(t, "--pin-path", t.TempDir(), "--socket", noAgent(t), "plan", dir); err == nil || !strings.Contains(err.Error(), "--offline --against") {
 		t.Errorf("no agent: err %v", err)
 	}
 }
