@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -43,12 +44,15 @@ type Record struct {
 	Hash        string          `json:"hash"` // sha256 of this record with Hash empty
 }
 
-// Log appends records to one file.
+// Log appends records to one file. More than one Log (the agent's, a
+// CLI's `palisade clean`) may append to the same file: each append locks
+// the file and chains to the record really at its end.
 type Log struct {
 	mu   sync.Mutex
 	path string
 	seq  uint64
 	last string
+	end  int64 // the file's size after the last record this Log knows of
 }
 
 // Open opens (or creates) the log and finds the end of its chain.
@@ -56,39 +60,85 @@ func Open(path string) (*Log, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("audit log directory: %w", err)
 	}
-	recs, err := Read(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	l := &Log{path: path, end: -1}
+	if err := l.resync(); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
-	}
-	l := &Log{path: path}
-	if n := len(recs); n > 0 {
-		l.seq, l.last = recs[n-1].Seq, recs[n-1].Hash
 	}
 	return l, nil
 }
 
+// resync reads the chain's end from the file.
+func (l *Log) resync() error {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var n int64
+	l.seq, l.last = 0, ""
+	err = eachRecord(f, l.path, func(line []byte, r Record) error {
+		l.seq, l.last, n = r.Seq, r.Hash, n+int64(len(line))+1
+		return nil
+	})
+	l.end = n
+	return err
+}
+
 // Append chains r to the log and writes it durably. Seq, Time, Prev and
-// Hash are filled in.
+// Hash are filled in. An error means the record is not in the log, and the
+// change it describes must not be made: a write that fails part way (a
+// full disk) is cut off again, so the log never ends in half a record.
 func (l *Log) Append(r Record) (Record, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r, line, err := seal(r, l.seq+1, l.last)
-	if err != nil {
-		return r, err
-	}
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return r, fmt.Errorf("open audit log: %w", err)
 	}
 	defer f.Close()
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		return r, fmt.Errorf("write audit log: %w", err)
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return r, fmt.Errorf("lock audit log: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		return r, fmt.Errorf("sync audit log: %w", err)
+	st, err := f.Stat()
+	if err != nil {
+		return r, fmt.Errorf("audit log: %w", err)
 	}
-	l.seq, l.last = r.Seq, r.Hash
+	if st.Size() != l.end {
+		// Another writer appended since (or the file was replaced): chain
+		// to what is there now.
+		if err := l.resync(); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return r, fmt.Errorf("read audit log: %w", err)
+		}
+		if l.end != st.Size() {
+			return r, fmt.Errorf("audit log %s does not end with a whole record: run palisade audit verify", l.path)
+		}
+	}
+	r, line, err := seal(r, l.seq+1, l.last)
+	if err != nil {
+		return r, err
+	}
+	if err := writeSynced(f, append(line, '\n'), st.Size()); err != nil {
+		return r, err
+	}
+	l.seq, l.last, l.end = r.Seq, r.Hash, st.Size()+int64(len(line))+1
 	return r, nil
+}
+
+// writeSynced writes b at the end of f and syncs it; on failure it cuts
+// the file back to size, so what was half written is not left behind.
+func writeSynced(f *os.File, b []byte, size int64) error {
+	_, err := f.Write(b)
+	if err != nil {
+		err = fmt.Errorf("write audit log: %w", err)
+	} else if err = f.Sync(); err != nil {
+		err = fmt.Errorf("sync audit log: %w", err)
+	}
+	if err != nil {
+		if terr := f.Truncate(size); terr != nil {
+			err = fmt.Errorf("%w (and cutting the partial record off failed: %v)", err, terr)
+		}
+	}
+	return err
 }
 
 // seal makes r record seq of the chain, following the record hashed prev,
