@@ -27,42 +27,65 @@ type ApplyResult struct {
 
 // Apply loads the rules in dir, publishes them atomically and cuts the
 // flows they no longer allow. An invalid rule set is refused whole and the
-// running policy stays. Either way the audit log records it.
+// running policy stays. Either way the audit log records it: an apply is
+// recorded before it is published (with the digests and plan it will
+// publish), and one the log cannot record is not published. The flows it
+// cuts are known only after, so they are logged, not recorded.
 func (a *Agent) Apply(dir, user string) (res *ApplyResult, err error) {
 	defer a.lastApply.note(&err)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	res, err = a.apply(dir)
 	rec := audit.Record{User: user, Action: "apply", Subject: dir, Result: "ok"}
-	if err != nil {
-		rec.Result, rec.Detail = "refused", audit.Detail(map[string]string{"error": err.Error()})
-		a.count("apply", "refused")
-		a.log.Error("apply refused; the running policy stays", "dir", dir, "user", user, "err", err)
-	} else {
-		rec.Digest, rec.StateDigest = res.PolicyDigest, res.StateDigest
-		rec.Detail = audit.Detail(map[string]any{"plan": res.Plan.Summary(), "flows_cut": res.FlowsCut, "narrowed": res.Narrowed})
+	var intent *audit.Record
+	res, err = a.apply(dir, func(c *policy.Compiled, plan *policy.Plan, narrowed map[string]string) error {
+		rec.Digest, rec.StateDigest = c.PolicyDigest, c.Digest
+		rec.Detail = audit.Detail(map[string]any{"plan": plan.Summary(), "narrowed": narrowed})
+		got, err := a.recordFirst(rec, "not applied")
+		if err == nil {
+			intent = &got
+		}
+		return err
+	})
+	if err == nil {
 		a.count("apply", "ok")
+		return res, nil
 	}
-	a.record(rec)
-	return res, err
+	a.count("apply", "refused")
+	a.log.Error("apply refused; the running policy stays", "dir", dir, "user", user, "err", err)
+	switch {
+	case isUnrecorded(err): // the log can record nothing
+	case intent != nil:
+		a.record(notMade(rec, intent.Seq, err))
+	default:
+		rec.Result, rec.Detail = "refused", audit.Detail(map[string]string{"error": err.Error()})
+		a.record(rec)
+	}
+	return nil, err
 }
 
-func (a *Agent) apply(dir string) (*ApplyResult, error) {
+// intentFunc records a change before it is made, given what will be
+// published; an error stops the change.
+type intentFunc func(c *policy.Compiled, plan *policy.Plan, narrowed map[string]string) error
+
+func (a *Agent) apply(dir string, intent intentFunc) (*ApplyResult, error) {
 	raw, err := rules.Load(dir)
 	if err != nil {
 		return nil, control.Errorf(http.StatusUnprocessableEntity, "rules refused: %s:\n%v", dir, err)
 	}
-	return a.publish(raw)
+	return a.publish(raw, intent)
 }
 
-// publish compiles raw, narrows it by the agent's state, publishes it
-// and cuts the flows it refuses.
-func (a *Agent) publish(raw *rules.Policy) (*ApplyResult, error) {
+// publish compiles raw, narrows it by the agent's state, has intent
+// record it, publishes it and cuts the flows it refuses.
+func (a *Agent) publish(raw *rules.Policy, intent intentFunc) (*ApplyResult, error) {
 	ns := narrowings(raw, a.state.Suspended, time.Now())
 	base := policy.Compile(raw)
 	base.Attach(a.cfg.Interfaces)
 	p, c := policy.Fold(raw, ns), base.Narrow(ns)
 	plan := policy.MakePlan(a.folded, a.policy, p, c)
+	if err := intent(c, plan, narrowedWhy(ns)); err != nil {
+		return nil, err
+	}
 	pub, err := a.dp.Publish(c, a.cfg.Interfaces)
 	if err != nil {
 		return nil, control.Errorf(http.StatusUnprocessableEntity, "%v", err)

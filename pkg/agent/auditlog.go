@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -14,27 +15,74 @@ import (
 func newChangeCounter() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "palisade_policy_changes_total",
-		Help: "Policy changes by action (apply, suspend, restore, certificate-expired) and result (ok, refused).",
+		Help: "Policy changes by action (apply, suspend, restore, certificate-expired, agreement-expired) and result (ok, refused, error; unrecorded: a narrowing the rules schedule, made though the audit log could not be written).",
 	}, []string{"action", "result"})
 }
 
 func (a *Agent) count(action, result string) { a.changes.WithLabelValues(action, result).Inc() }
 
-// record appends to the audit log and remembers its head in the state
-// file. A failure to audit is logged loudly; the change itself stands.
+// unrecordedError is a change refused because the audit log could not
+// record it. It answers the API with 503 and says what was not done.
+type unrecordedError struct{ *control.StatusError }
+
+func (e unrecordedError) Unwrap() error { return e.StatusError }
+
+func isUnrecorded(err error) bool {
+	var u unrecordedError
+	return errors.As(err, &u)
+}
+
+// recordFirst appends r, the record of a change about to be made, before
+// it is made. A change the audit log cannot record is not made: the error
+// says what was not done (notDone, e.g. "not applied") and why; the caller
+// returns it without touching the boundary.
+func (a *Agent) recordFirst(r audit.Record, notDone string) (audit.Record, error) {
+	if a.audit == nil {
+		return r, nil
+	}
+	got, err := a.audit.Append(r)
+	if err != nil {
+		a.log.Error("AUDIT LOG NOT WRITTEN: the change is refused", "action", r.Action, "subject", r.Subject, "err", err)
+		return got, unrecordedError{&control.StatusError{Code: http.StatusServiceUnavailable,
+			Msg: fmt.Sprintf("%s: cannot write the audit log: %v", notDone, err)}}
+	}
+	a.noteHead(got)
+	return got, nil
+}
+
+// record appends the record of something that changed nothing, or of a
+// change that failed after its record: nothing is left to refuse, so a
+// failure is only logged, loudly.
 func (a *Agent) record(r audit.Record) {
 	if a.audit == nil {
 		return
 	}
 	got, err := a.audit.Append(r)
 	if err != nil {
-		a.log.Error("AUDIT LOG NOT WRITTEN", "action", r.Action, "subject", r.Subject, "err", err)
+		a.log.Error("AUDIT LOG NOT WRITTEN", "action", r.Action, "subject", r.Subject, "result", r.Result, "err", err)
 		return
 	}
+	a.noteHead(got)
+}
+
+// noteHead remembers the last record written in the state file.
+func (a *Agent) noteHead(got audit.Record) {
 	a.state.AuditHead = AuditHead{Seq: got.Seq, Hash: got.Hash}
 	if err := a.state.save(a.cfg.StateDir); err != nil {
 		a.log.Error("save audit head", "err", err)
 	}
+}
+
+// notMade is the record that follows an intent whose change then failed:
+// the change recorded as record seq (0: none was written) was not made.
+func notMade(r audit.Record, seq uint64, err error) audit.Record {
+	r.Result, r.Digest, r.StateDigest = "error", "", ""
+	d := map[string]any{"error": err.Error()}
+	if seq != 0 {
+		d["not_made"] = seq
+	}
+	r.Detail = audit.Detail(d)
+	return r
 }
 
 // AuditVerdict is what `palisade audit verify` reports.

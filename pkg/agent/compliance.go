@@ -46,18 +46,39 @@ func (a *Agent) narrowLapsed(now time.Time) {
 		}
 		a.log.Warn("compliance certificate expired: narrowing to remediation", "org", o.ID,
 			"expired", o.Certificate.Expires, "reason", reasonCertificateExpired)
-		ch, err := a.setNarrowed(o.ID, &policy.Narrowing{Org: o.ID, Cause: policy.CauseCertificateExpired, Since: o.Certificate.Expires})
-		r := audit.Record{User: "palisaded", Action: "suspend", Subject: o.ID, Result: "ok"}
-		if err != nil {
-			r.Result, r.Detail = "error", audit.Detail(map[string]string{"reason": reasonCertificateExpired, "error": err.Error()})
+		r := audit.Record{User: "palisaded", Action: "suspend", Subject: o.ID, Result: "ok",
+			Detail: audit.Detail(map[string]string{"reason": reasonCertificateExpired})}
+		var seq uint64
+		_, err := a.setNarrowed(o.ID, &policy.Narrowing{Org: o.ID, Cause: policy.CauseCertificateExpired, Since: o.Certificate.Expires},
+			func(c *policy.Compiled) error {
+				r.Digest, r.StateDigest = c.PolicyDigest, c.Digest
+				seq = a.recordScheduled(r, reasonCertificateExpired)
+				return nil
+			})
+		switch {
+		case err != nil:
 			a.log.Error("narrow organisation", "org", o.ID, "err", err)
-		} else {
-			r.Digest, r.StateDigest = ch.PolicyDigest, ch.StateDigest
-			r.Detail = audit.Detail(map[string]any{"reason": reasonCertificateExpired, "flows_cut": ch.FlowsCut})
+			a.count(reasonCertificateExpired, "error")
+			a.record(notMade(r, seq, err))
+		case seq != 0:
+			a.count(reasonCertificateExpired, "ok")
 		}
-		a.count(reasonCertificateExpired, r.Result)
-		a.record(r)
 	}
+}
+
+// recordScheduled records a narrowing that the rules themselves schedule
+// (a certificate's expiry date, an agreement's end) before it is made, and
+// returns the record's number. Unlike an operator's change, it is made
+// even when the audit log cannot record it (then 0 is returned): the rule
+// files in git are its record, and not making it would keep open what the
+// policy closes. The failure is logged and counted as "unrecorded".
+func (a *Agent) recordScheduled(r audit.Record, action string) uint64 {
+	got, err := a.recordFirst(r, "made anyway: the rules schedule it")
+	if err != nil {
+		a.count(action, "unrecorded")
+		return 0
+	}
+	return got.Seq
 }
 
 // dropExpiredAgreements publishes the running rules without the
@@ -65,15 +86,20 @@ func (a *Agent) narrowLapsed(now time.Time) {
 // they hold now, the expired agreement's flows must stop.
 func (a *Agent) dropExpiredAgreements(now time.Time) {
 	a.log.Warn("a data-sharing agreement expired; its rules are withdrawn", "reason", "agreement-expired")
-	res, err := a.publish(a.loaded.WithoutExpired(now))
 	r := audit.Record{User: "palisaded", Action: "apply", Subject: a.loaded.Dir, Result: "ok"}
-	if err != nil {
-		r.Result, r.Detail = "error", audit.Detail(map[string]string{"reason": "agreement-expired", "error": err.Error()})
+	var seq uint64
+	_, err := a.publish(a.loaded.WithoutExpired(now), func(c *policy.Compiled, plan *policy.Plan, _ map[string]string) error {
+		r.Digest, r.StateDigest = c.PolicyDigest, c.Digest
+		r.Detail = audit.Detail(map[string]any{"reason": "agreement-expired", "plan": plan.Summary()})
+		seq = a.recordScheduled(r, "agreement-expired")
+		return nil
+	})
+	switch {
+	case err != nil:
 		a.log.Error("withdraw expired agreement", "err", err)
-	} else {
-		r.Digest, r.StateDigest = res.PolicyDigest, res.StateDigest
-		r.Detail = audit.Detail(map[string]any{"reason": "agreement-expired", "plan": res.Plan.Summary(), "flows_cut": res.FlowsCut})
+		a.count("agreement-expired", "error")
+		a.record(notMade(r, seq, err))
+	case seq != 0:
+		a.count("agreement-expired", "ok")
 	}
-	a.count("agreement-expired", r.Result)
-	a.record(r)
 }

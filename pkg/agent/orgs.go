@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/palisade-psn/palisade/pkg/audit"
@@ -35,14 +36,16 @@ func (a *Agent) Suspend(org, reason, user string) (*OrgChange, error) {
 	}
 	s := Suspension{Reason: reason, By: user, Since: time.Now().UTC()}
 	a.state.Suspended[org] = s
-	ch, err := a.setNarrowed(org, &policy.Narrowing{Org: org, Cause: policy.CauseSuspended, Reason: s.Reason, By: s.By, Since: s.Since})
+	var seq uint64
+	ch, err := a.setNarrowed(org, &policy.Narrowing{Org: org, Cause: policy.CauseSuspended, Reason: s.Reason, By: s.By, Since: s.Since},
+		a.orgIntent("suspend", org, user, reason, &seq))
 	if err != nil {
 		delete(a.state.Suspended, org)
-		a.recordOrg("suspend", org, user, reason, nil, err)
+		a.orgFailed("suspend", org, user, reason, seq, err)
 		return nil, err
 	}
 	ch.Reason = reason
-	a.recordOrg("suspend", org, user, reason, ch, nil)
+	a.count("suspend", "ok")
 	return ch, nil
 }
 
@@ -65,13 +68,14 @@ func (a *Agent) Restore(org, user string) (*OrgChange, error) {
 		return nil, control.Errorf(http.StatusConflict, "organisation %s is not suspended", org)
 	}
 	delete(a.state.Suspended, org)
-	ch, err := a.setNarrowed(org, nil)
+	var seq uint64
+	ch, err := a.setNarrowed(org, nil, a.orgIntent("restore", org, user, "", &seq))
 	if err != nil {
 		a.state.Suspended[org] = prev
-		a.recordOrg("restore", org, user, "", nil, err)
+		a.orgFailed("restore", org, user, "", seq, err)
 		return nil, err
 	}
-	a.recordOrg("restore", org, user, "", ch, nil)
+	a.count("restore", "ok")
 	return ch, nil
 }
 
@@ -87,11 +91,15 @@ func (a *Agent) orgChangeable(org string) error {
 
 // setNarrowed narrows org to remediation (n) or lifts its narrowing
 // (nil), and nothing else: the policy in force keeps every other
-// organisation as the datapath has it. It persists the state, flips the
-// one organisation in the datapath and cuts flows.
-func (a *Agent) setNarrowed(org string, n *policy.Narrowing) (*OrgChange, error) {
+// organisation as the datapath has it. It has intent record the change,
+// then persists the state, flips the one organisation in the datapath and
+// cuts flows; an error from intent stops it before anything changes.
+func (a *Agent) setNarrowed(org string, n *policy.Narrowing, intent func(*policy.Compiled) error) (*OrgChange, error) {
 	ns := withNarrowing(a.policy.Narrowed, org, n)
 	c := a.policy.Narrow(ns)
+	if err := intent(c); err != nil {
+		return nil, err
+	}
 	if err := a.state.save(a.cfg.StateDir); err != nil {
 		return nil, err
 	}
@@ -111,20 +119,41 @@ func (a *Agent) setNarrowed(org string, n *policy.Narrowing) (*OrgChange, error)
 	return &OrgChange{Org: org, State: st.String(), PolicyDigest: c.PolicyDigest, StateDigest: c.Digest, FlowsCut: cut}, nil
 }
 
-func (a *Agent) recordOrg(action, org, user, reason string, ch *OrgChange, err error) {
+// orgIntent records an operator's suspension or restoration before it is
+// made: one the audit log cannot record is refused, and the organisation
+// stays as it was. seq gets the record's number.
+func (a *Agent) orgIntent(action, org, user, reason string, seq *uint64) func(*policy.Compiled) error {
+	return func(c *policy.Compiled) error {
+		r := orgRecord(action, org, user, reason)
+		r.Digest, r.StateDigest = c.PolicyDigest, c.Digest
+		got, err := a.recordFirst(r, "organisation "+org+" not "+strings.TrimSuffix(action, "e")+"ed")
+		*seq = got.Seq
+		return err
+	}
+}
+
+// orgFailed counts a refused suspension or restoration and records it,
+// unless it was refused for want of a record; seq is its intent's record,
+// 0 when none was written.
+func (a *Agent) orgFailed(action, org, user, reason string, seq uint64, err error) {
+	a.count(action, "refused")
+	r := orgRecord(action, org, user, reason)
+	switch {
+	case isUnrecorded(err):
+	case seq != 0:
+		a.record(notMade(r, seq, err))
+	default:
+		r.Result, r.Detail = "refused", audit.Detail(map[string]any{"reason": reason, "error": err.Error()})
+		a.record(r)
+	}
+}
+
+func orgRecord(action, org, user, reason string) audit.Record {
 	r := audit.Record{User: user, Action: action, Subject: org, Result: "ok"}
-	detail := map[string]any{}
 	if reason != "" {
-		detail["reason"] = reason
+		r.Detail = audit.Detail(map[string]string{"reason": reason})
 	}
-	if err != nil {
-		r.Result, detail["error"] = "refused", err.Error()
-	} else {
-		r.Digest, r.StateDigest, detail["flows_cut"] = ch.PolicyDigest, ch.StateDigest, ch.FlowsCut
-	}
-	r.Detail = audit.Detail(detail)
-	a.count(action, r.Result)
-	a.record(r)
+	return r
 }
 
 func (a *Agent) orgAPI(srv *control.Server) {
