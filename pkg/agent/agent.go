@@ -33,8 +33,11 @@ type Agent struct {
 	lastApply applyState  // last apply's outcome, for metrics
 
 	// Policy lifecycle, all under mu: the rules as loaded, the same with the
-	// agent's suspensions folded in (what policy was compiled from), the
-	// persistent state, the audit log and the change counter.
+	// agent's runtime narrowing folded in (what plans compare), the
+	// persistent state, the audit log and the change counter. policy is
+	// the loaded rules compiled and narrowed (policy.Narrow): its
+	// PolicyDigest is the rules', its Digest the state's, its suspended
+	// flags what the datapath holds.
 	loaded, folded *rules.Policy
 	state          *state
 	audit          *audit.Log
