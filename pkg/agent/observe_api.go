@@ -119,6 +119,8 @@ func captureErr(err error) error {
 		return control.Errorf(http.StatusConflict, "%v", err)
 	case errors.Is(err, capture.ErrUnknown):
 		return control.Errorf(http.StatusNotFound, "%v", err)
+	case errors.Is(err, capture.ErrUnrecorded):
+		return control.Errorf(http.StatusServiceUnavailable, "%v", err)
 	}
 	return control.Errorf(http.StatusBadRequest, "%v", err)
 }

@@ -23,6 +23,11 @@ var ErrBusy = errors.New("a capture is already running")
 // ErrUnknown says there is no such capture, or no such organisation.
 var ErrUnknown = errors.New("unknown")
 
+// ErrUnrecorded says the audit log could not record the capture: one that
+// cannot be recorded is not started, and one whose file's SHA-256 cannot
+// be recorded is not handed over.
+var ErrUnrecorded = errors.New("cannot write the audit log")
+
 // Manager runs captures one at a time and remembers finished ones.
 type Manager struct {
 	dp    *datapath.Datapath
@@ -65,8 +70,18 @@ func (m *Manager) Start(req Request, requester string) (Info, error) {
 	id := newID()
 	info := Info{ID: id, Request: req, Requester: requester, State: "running", Started: time.Now().UTC(),
 		File: filepath.Join(m.dir, id+"."+req.Format)}
+	// Recorded before the datapath starts copying an organisation's
+	// packets: a capture the log cannot record is not taken.
+	rec := audit.Record{User: requester, Action: "capture-start", Subject: req.Org, Result: "ok",
+		Detail: audit.Detail(map[string]any{"id": id, "filter": req.Filter, "full": req.Full, "format": req.Format,
+			"duration": req.Duration.String(), "packets": req.Packets, "bytes": req.Bytes})}
+	if err := m.record(rec); err != nil {
+		return Info{}, fmt.Errorf("capture not started: %w", err)
+	}
 	r, err := m.begin(info, slot)
 	if err != nil {
+		rec.Result, rec.Detail = "error", audit.Detail(map[string]string{"id": id, "error": err.Error()})
+		m.record(rec)
 		return Info{}, err
 	}
 	m.runs[id] = r
@@ -138,22 +153,37 @@ func (m *Manager) get(id string) (*run, error) {
 }
 
 // finish switches the datapath back off and records the chain of custody.
-func (m *Manager) finish(info Info) {
+// A file whose SHA-256 the audit log cannot record is not handed over: it
+// is removed and the capture fails, saying why.
+func (m *Manager) finish(r *run) {
 	if err := m.dp.StopCapture(); err != nil {
 		m.log.Error("switch capture off", "err", err)
 	}
+	info := r.snapshot()
 	result := "ok"
 	if info.State == "failed" {
 		result = "error"
 	}
-	if m.audit != nil {
-		if _, err := m.audit.Append(audit.Record{User: info.Requester, Action: "capture", Subject: info.Request.Org,
-			Result: result, Detail: custody(info)}); err != nil {
-			m.log.Error("audit capture", "err", err, "id", info.ID)
-		}
+	err := m.record(audit.Record{User: info.Requester, Action: "capture", Subject: info.Request.Org,
+		Result: result, Detail: custody(info)})
+	if err != nil {
+		os.Remove(info.File)
+		r.fail(fmt.Errorf("capture not handed over, its file removed: %w", err))
 	}
 	m.log.Info("capture finished", "id", info.ID, "org", info.Request.Org, "packets", info.Packets,
-		"bytes", info.Bytes, "sha256", info.SHA256, "stopped_by", info.Stopped)
+		"bytes", info.Bytes, "sha256", info.SHA256, "stopped_by", info.Stopped, "recorded", err == nil)
+}
+
+// record appends r to the audit log; an error wraps ErrUnrecorded.
+func (m *Manager) record(r audit.Record) error {
+	if m.audit == nil {
+		return nil
+	}
+	if _, err := m.audit.Append(r); err != nil {
+		m.log.Error("AUDIT LOG NOT WRITTEN", "action", r.Action, "subject", r.Subject, "err", err)
+		return fmt.Errorf("%w: %v", ErrUnrecorded, err)
+	}
+	return nil
 }
 
 func newID() string {

@@ -108,7 +108,7 @@ func (r *run) loop(m *Manager) {
 	why, err := r.copy(req)
 	r.requestStop()
 	r.end(why, err)
-	m.finish(r.snapshot())
+	m.finish(r)
 }
 
 // flushInterval bounds how long a record waits in the kernel's buffer: the
@@ -213,6 +213,13 @@ func (r *run) end(why string, err error) {
 	if err = errors.Join(err, ferr, herr); err != nil {
 		r.info.State, r.info.Error = "failed", err.Error()
 	}
+}
+
+// fail marks a finished capture failed: its file is not to be handed over.
+func (r *run) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.info.State, r.info.Error, r.info.SHA256 = "failed", err.Error(), ""
 }
 
 func fileSHA256(path string) (string, error) {
