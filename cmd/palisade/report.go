@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/palisade-psn/palisade/pkg/agent"
@@ -17,22 +16,28 @@ func reportCmd(g *globals) *cobra.Command {
 	var since string
 	unused := &cobra.Command{
 		Use:   "unused --since 90d",
-		Short: "List rules of the running policy with no hit in the period (candidates for removal)",
-		Args:  cobra.NoArgs,
+		Short: "List rules of the running policy with no hit in the period (candidates for removal), and those not counted for that long",
+		Long: `List the rules of the running policy with no hit in the period: candidates
+for removal. A rule is called unused for the period only if it has been counted
+for all of it: from when it entered the running policy, or from when the
+counters were created, if later. The counters start at zero after a reboot or
+'palisade clean'; a rule quiet since, for less than the period, is listed
+apart: nothing can be said of it for the whole period yet.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := parseSince(since)
 			if err != nil {
 				return err
 			}
-			var hits []agent.RuleHit
+			var hits agent.RuleHits
 			if err := control.NewClient(g.socket).Get("/v1/rules/hits", &hits); err != nil {
 				return err
 			}
-			out := unusedSince(hits, time.Now().Add(-d))
+			r := unusedSince(&hits, since, time.Now().UTC().Add(-d))
 			if g.output == "json" {
-				return writeJSON(g, out)
+				return writeJSON(g, r)
 			}
-			printUnused(g, out, since)
+			printUnused(g, r, time.Now())
 			return nil
 		},
 	}
@@ -57,26 +62,66 @@ func parseSince(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func unusedSince(hits []agent.RuleHit, cutoff time.Time) []agent.RuleHit {
-	out := []agent.RuleHit{}
-	for _, h := range hits {
-		if h.LastHit == nil || h.LastHit.Before(cutoff) {
-			out = append(out, h)
-		}
-	}
-	return out
+// unusedReport is what `report unused` says, and prints with -o json.
+type unusedReport struct {
+	Since           string               `json:"since"`  // the period, as asked
+	Cutoff          time.Time            `json:"cutoff"` // its start
+	CountersCreated time.Time            `json:"counters_created"`
+	CountersReset   *agent.CountersReset `json:"counters_reset,omitempty"`
+	// Unused had no hit in the period, and were counted for all of it.
+	Unused []agent.RuleHit `json:"unused"`
+	// NotCountedLongEnough had no hit since they began to be counted, but
+	// that is after the cutoff: whether they are unused for the period
+	// cannot be said.
+	NotCountedLongEnough []agent.RuleHit `json:"not_counted_long_enough"`
 }
 
-func printUnused(g *globals, hits []agent.RuleHit, since string) {
-	w := tabwriter.NewWriter(g.out, 2, 4, 2, ' ', 0)
-	defer w.Flush()
-	fmt.Fprintln(w, "RULE\tLAST HIT\tDEFINED AT")
-	for _, h := range hits {
-		last := "never"
-		if h.LastHit != nil {
-			last = h.LastHit.Format(time.RFC3339)
+func unusedSince(h *agent.RuleHits, since string, cutoff time.Time) *unusedReport {
+	r := &unusedReport{Since: since, Cutoff: cutoff, CountersCreated: h.CountersCreated, CountersReset: h.CountersReset,
+		Unused: []agent.RuleHit{}, NotCountedLongEnough: []agent.RuleHit{}}
+	for _, rh := range h.Rules {
+		switch {
+		case rh.LastHit != nil && !rh.LastHit.Before(cutoff): // used
+		case rh.CountingSince == nil || rh.CountingSince.After(cutoff):
+			r.NotCountedLongEnough = append(r.NotCountedLongEnough, rh)
+		default:
+			r.Unused = append(r.Unused, rh)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\n", h.Rule, last, h.At)
 	}
-	fmt.Fprintf(w, "%d rule(s) without a hit in %s\n", len(hits), since)
+	return r
+}
+
+func printUnused(g *globals, r *unusedReport, now time.Time) {
+	if r.CountersCreated.IsZero() {
+		fmt.Fprintln(g.out, "the agent cannot tell since when its counters count: no rule can be called unused")
+	} else {
+		fmt.Fprintf(g.out, "counting since the counters were created %s; each rule from when it entered the running policy, if later\n", when(r.CountersCreated, now))
+	}
+	if rs := r.CountersReset; rs != nil {
+		fmt.Fprintf(g.out, "the counters were created anew (a reboot or `palisade clean`), found %s: hits before are not known\n", when(rs.Noticed, now))
+	}
+	fmt.Fprintln(g.out)
+	if len(r.Unused) > 0 {
+		w := ruleTable(g)
+		for _, h := range r.Unused {
+			printRuleHit(w, h, now)
+		}
+		w.Flush()
+	}
+	fmt.Fprintf(g.out, "%d rule(s) without a hit in %s\n", len(r.Unused), r.Since)
+	if len(r.NotCountedLongEnough) == 0 {
+		return
+	}
+	fmt.Fprintf(g.out, "\nquiet since counting began, less than %s ago: cannot say whether unused for %s\n", r.Since, r.Since)
+	w := ruleTable(g)
+	longest := now
+	for _, h := range r.NotCountedLongEnough {
+		printRuleHit(w, h, now)
+		if h.CountingSince != nil && h.CountingSince.Before(longest) {
+			longest = *h.CountingSince
+		}
+	}
+	w.Flush()
+	fmt.Fprintf(g.out, "%d rule(s) quiet since counting began, %s ago at most: cannot say for %s\n",
+		len(r.NotCountedLongEnough), age(now.Sub(longest)), r.Since)
 }

@@ -42,6 +42,7 @@ type Agent struct {
 	state          *state
 	audit          *audit.Log
 	changes        *prometheus.CounterVec
+	counting       *counting // since when each rule is counted (counting.go)
 }
 
 // New loads the datapath (taking over pinned state an earlier agent left),

@@ -94,6 +94,7 @@ func (a *Agent) publish(raw *rules.Policy, intent intentFunc) (*ApplyResult, err
 		a.log.Warn("ingress in rules has no interface on this host; its organisations cannot reach the boundary here", "ingress", s)
 	}
 	a.loaded, a.folded, a.policy = raw, p, c
+	a.noteRules(c)
 	res := &ApplyResult{PolicyDigest: c.PolicyDigest, StateDigest: c.Digest, Generation: pub.Generation, Plan: plan,
 		Narrowed: narrowedWhy(ns), Warnings: []string{}}
 	for _, w := range raw.Warnings {

@@ -8,18 +8,35 @@ import (
 	"github.com/palisade-psn/palisade/pkg/datapath"
 )
 
+// RuleHits is what `palisade report unused` reads: every rule of the
+// running policy with its counters, and since when each has been counted,
+// so the report claims no quiet period longer than the counting.
+type RuleHits struct {
+	// CountersCreated is when the counters began: they start at zero after
+	// a reboot or `palisade clean`. Zero when the agent cannot tell.
+	CountersCreated time.Time      `json:"counters_created"`
+	CountersReset   *CountersReset `json:"counters_reset,omitempty"`
+	Rules           []RuleHit      `json:"rules"`
+}
+
 // RuleHit is one rule of the running policy and when it last matched.
 type RuleHit struct {
 	Rule    string     `json:"rule"` // org/id, or remediation/service
 	At      string     `json:"at"`   // file:line:col
 	Packets uint64     `json:"packets"`
 	LastHit *time.Time `json:"last_hit"` // nil: never, since the counters were created
+	// CountingSince is when the rule began to be counted: when it entered
+	// the running policy, or when the counters were created, if later.
+	// Nil when unknown: then nothing can be said of its quiet.
+	CountingSince *time.Time `json:"counting_since"`
 }
 
 // RuleHits lists every rule of the running policy with its hit counters,
-// which live in pinned maps and so span agent restarts.
-func (a *Agent) RuleHits() ([]RuleHit, error) {
-	p := a.Policy()
+// which live in pinned maps and so span agent restarts, but not reboots.
+func (a *Agent) RuleHits() (*RuleHits, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.policy
 	if p == nil {
 		return nil, control.Errorf(http.StatusConflict, "this agent has published no policy yet")
 	}
@@ -27,7 +44,11 @@ func (a *Agent) RuleHits() ([]RuleHit, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]RuleHit, 0, len(p.Rules))
+	out := &RuleHits{Rules: make([]RuleHit, 0, len(p.Rules))}
+	cn := a.counting
+	if cn != nil {
+		out.CountersCreated, out.CountersReset = cn.Counters.Created, cn.Reset
+	}
 	for _, r := range p.Rules {
 		c := counts[r.Name]
 		h := RuleHit{Rule: r.Name, At: r.Pos.String(), Packets: c.Packets}
@@ -35,7 +56,12 @@ func (a *Agent) RuleHits() ([]RuleHit, error) {
 			t := datapath.MonotonicToWall(c.LastHitNs).UTC()
 			h.LastHit = &t
 		}
-		out = append(out, h)
+		if cn != nil {
+			if t := cn.since(r.Name); !t.IsZero() {
+				h.CountingSince = &t
+			}
+		}
+		out.Rules = append(out.Rules, h)
 	}
 	return out, nil
 }
