@@ -10,6 +10,21 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// detached is what `detach -o json` prints: the interfaces taken off.
+type detached struct {
+	Detached []string `json:"detached"`
+}
+
+// cleaned is what `clean -o json` prints.
+type cleaned struct {
+	Removed string `json:"removed"` // the pin path
+	Chain   string `json:"netfilter_chain_removed"`
+}
+
+// removeInspect removes the inspection chain; swapped by tests, which
+// must not touch the host's netfilter.
+var removeInspect = inspect.Remove
+
 func detachCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "detach [IFACE...]",
@@ -23,12 +38,21 @@ func detachCmd(g *globals) *cobra.Command {
 				args = all
 			}
 			var errs []error
+			done := detached{Detached: []string{}}
 			for _, ifname := range args {
 				if err := datapath.Detach(g.pinPath, ifname); err != nil {
 					errs = append(errs, err)
 					continue
 				}
-				fmt.Fprintf(g.out, "detached %s\n", ifname)
+				done.Detached = append(done.Detached, ifname)
+				if g.output != "json" {
+					fmt.Fprintf(g.out, "detached %s\n", ifname)
+				}
+			}
+			if g.output == "json" {
+				if err := writeJSON(g, done); err != nil {
+					errs = append(errs, err)
+				}
 			}
 			return errors.Join(errs...)
 		},
@@ -44,23 +68,14 @@ func cleanCmd(g *globals) *cobra.Command {
 			if err := datapath.Clean(g.pinPath); err != nil {
 				return err
 			}
-			if err := inspect.Remove(context.Background()); err != nil {
+			if err := removeInspect(context.Background()); err != nil {
 				return err
+			}
+			if g.output == "json" {
+				return writeJSON(g, cleaned{Removed: g.pinPath, Chain: inspect.Chain})
 			}
 			fmt.Fprintf(g.out, "removed %s and the %s netfilter chain\n", g.pinPath, inspect.Chain)
 			return nil
 		},
-	}
-}
-
-// version is set at build time (-ldflags "-X main.version=...").
-var version = "dev"
-
-func versionCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		Run:   func(cmd *cobra.Command, args []string) { fmt.Fprintln(g.out, "palisade", version) },
 	}
 }

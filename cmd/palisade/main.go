@@ -30,9 +30,12 @@ func newRoot(out io.Writer) *cobra.Command {
 		Short:         "Operate the Palisade XDP boundary",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return checkOutput(g, cmd)
+		},
 	}
 	root.SetOut(out)
-	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json (refused by commands with no JSON form)")
 	root.PersistentFlags().StringVar(&g.pinPath, "pin-path", datapath.DefaultPinPath, "bpffs directory of the pinned datapath")
 	root.PersistentFlags().StringVar(&g.socket, "socket", control.DefaultSocket, "palisaded's control socket")
 	for _, c := range []func(*globals) *cobra.Command{
@@ -51,6 +54,7 @@ func newRoot(out io.Writer) *cobra.Command {
 	} {
 		root.AddCommand(c(g))
 	}
+	markTextOnly(root)
 	return root
 }
 
