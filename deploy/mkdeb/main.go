@@ -1,8 +1,9 @@
 // Command mkdeb builds Palisade's Debian package (`make package`): it
 // compiles palisaded and palisade with the version stamped in, gathers the
 // unit, default config, example rules, man pages and maintainer scripts
-// from the tree, and writes the .deb with nfpm used as a library, so the
-// build downloads no packaging tool. Run it from the module root.
+// from the tree, has palisade generate its bash and zsh completions, and
+// writes the .deb with nfpm used as a library, so the build downloads no
+// packaging tool. Run it from the module root.
 package main
 
 import (
@@ -61,6 +62,11 @@ func build(o options) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	comp, err := completions(o, bin, stage)
+	if err != nil {
+		return "", err
+	}
+	contents = append(contents, comp...)
 	return writeDeb(o, packageInfo(o, contents))
 }
 

@@ -35,6 +35,7 @@ func TestPackageLifecycle(t *testing.T) {
 		}
 	})
 	step("binaries", func(t *testing.T) { checkBinaries(t, r, "v1.0.0") })
+	step("completion", func(t *testing.T) { checkCompletion(t, r) })
 	step("upgrade while running", func(t *testing.T) {
 		cfg := r.path("etc/palisade/palisaded.yaml")
 		edited := strings.Replace(mustRead(t, cfg), "interfaces: []", "interfaces: [org0]", 1)
