@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
+	"github.com/palisade-psn/palisade/pkg/audit"
 	"github.com/palisade-psn/palisade/pkg/datapath"
 	"github.com/palisade-psn/palisade/pkg/inspect"
 	"github.com/spf13/cobra"
@@ -26,7 +29,8 @@ type cleaned struct {
 var removeInspect = inspect.Remove
 
 func detachCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var config string
+	c := &cobra.Command{
 		Use:   "detach [IFACE...]",
 		Short: "Take the boundary off interfaces (all when none are named): their traffic is no longer filtered",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -36,6 +40,14 @@ func detachCmd(g *globals) *cobra.Command {
 					return err
 				}
 				args = all
+			}
+			// Recorded first: what cannot be recorded is not detached.
+			if len(args) > 0 {
+				rec := audit.Record{Action: "detach", Subject: strings.Join(args, ","), Result: "ok",
+					Detail: audit.Detail(map[string]any{"pin_path": g.pinPath, "interfaces": args})}
+				if err := recordOff(cmd, config, rec, "not detached"); err != nil {
+					return err
+				}
 			}
 			var errs []error
 			done := detached{Detached: []string{}}
@@ -57,14 +69,27 @@ func detachCmd(g *globals) *cobra.Command {
 			return errors.Join(errs...)
 		},
 	}
+	configFlag(c, &config)
+	return c
 }
 
 func cleanCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var config string
+	c := &cobra.Command{
 		Use:   "clean",
 		Short: "Detach everywhere and remove all pinned state (flows, counters, policy)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Recorded first, when there is state to remove: what cannot
+			// be recorded is not removed.
+			if _, err := os.Stat(g.pinPath); err == nil {
+				links, _ := datapath.PinnedLinks(g.pinPath)
+				rec := audit.Record{Action: "clean", Subject: g.pinPath, Result: "ok",
+					Detail: audit.Detail(map[string]any{"interfaces": links})}
+				if err := recordOff(cmd, config, rec, "not cleaned"); err != nil {
+					return err
+				}
+			}
 			if err := datapath.Clean(g.pinPath); err != nil {
 				return err
 			}
@@ -78,4 +103,6 @@ func cleanCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	configFlag(c, &config)
+	return c
 }

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 
 	"github.com/palisade-psn/palisade/pkg/audit"
 	"github.com/palisade-psn/palisade/pkg/control"
 	"github.com/prometheus/client_golang/prometheus"
+	"gopkg.in/yaml.v3"
 )
 
 // newChangeCounter counts policy changes by action and result; a refused
@@ -135,4 +137,29 @@ func (a *Agent) auditAPI(srv *control.Server) {
 		return recs, err
 	})
 	srv.Handle("GET /v1/audit/verify", func(*http.Request) (any, error) { return a.VerifyAudit(), nil })
+}
+
+// AuditLogPath is the audit log a config file names, for the CLI's own
+// changes (detach, clean), which must land in the agent's chain. Only
+// audit_log is read: the CLI must find the log even in a config the agent
+// would refuse (no interfaces yet). A missing file that was not asked for
+// explicitly means the default.
+func AuditLogPath(config string, explicit bool) (string, error) {
+	b, err := os.ReadFile(config)
+	if errors.Is(err, os.ErrNotExist) && !explicit {
+		return audit.DefaultPath, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var c struct {
+		AuditLog string `yaml:"audit_log"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return "", fmt.Errorf("%s: %w", config, err)
+	}
+	if c.AuditLog == "" {
+		return audit.DefaultPath, nil
+	}
+	return c.AuditLog, nil
 }

@@ -114,6 +114,37 @@ func TestAuditLogFault(t *testing.T) {
 	if out, want := g.cli(t, "audit", "verify"), fmt.Sprintf("ok: %d records", countLines(t, log)); !strings.HasPrefix(out, want) {
 		t.Errorf("audit verify: %s", out)
 	}
+
+	// Taking the boundary off is recorded too, by the CLI in the agent's
+	// log: refused while the log is read-only, the program stays attached.
+	disk.ReadOnly()
+	for _, args := range [][]string{{"detach"}, {"clean"}} {
+		out, err := g.agent.CLI(append(args, "--config", g.agent.CfgPath)...)
+		if err == nil || !strings.Contains(out, "not "+args[0]) || !strings.Contains(out, "cannot write the audit log") {
+			t.Errorf("palisade %s with a read-only audit log: %v\n%s", args[0], err, out)
+		}
+	}
+	disk.Writable()
+	var st struct {
+		Interfaces []any `json:"interfaces"`
+	}
+	json.Unmarshal([]byte(g.cli(t, "status", "-o", "json")), &st)
+	if len(st.Interfaces) != len(g.gw.GWIfs) {
+		t.Errorf("after a refused detach and clean, attached to %v", st.Interfaces)
+	}
+	web.Allow = true // the boundary off: nothing refuses it
+	if err := g.agent.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	g.cli(t, "detach", "--config", g.agent.CfgPath)
+	mustTry(t, g, web)
+	recs, _ := audit.Read(log)
+	if r := recs[len(recs)-1]; r.Action != "detach" || r.User != "root" || r.Subject != strings.Join(g.gw.GWIfs, ",") {
+		t.Errorf("last audit record %+v", r)
+	}
+	if n, err := audit.Verify(log); err != nil {
+		t.Errorf("audit chain after the CLI's record: %d, %v", n, err)
+	}
 }
 
 // fillLastPage appends a record of its own that ends the log at a page

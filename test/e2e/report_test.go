@@ -95,7 +95,7 @@ func TestReportUnusedCounting(t *testing.T) {
 	if err := g.agent.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	g.cli(t, "clean")
+	g.cli(t, "clean", "--config", g.agent.CfgPath)
 	cleaned := time.Now().Add(-time.Second)
 	if err := g.agent.Start(30 * time.Second); err != nil {
 		t.Fatal(err)

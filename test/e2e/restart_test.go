@@ -135,7 +135,7 @@ func TestEnforcementSurvivesTheAgent(t *testing.T) {
 // after which the kernel forwards what the policy refused.
 func assertDetach(t *testing.T, g *gatewayLab) {
 	t.Helper()
-	if out, err := g.agent.CLI("detach"); err != nil {
+	if out, err := g.agent.CLI("detach", "--config", g.agent.CfgPath); err != nil {
 		t.Fatalf("palisade detach: %v\n%s", err, out)
 	}
 	for _, ifname := range g.gw.GWIfs {
