@@ -1,7 +1,9 @@
 // Package capture records the packets of one organisation as they cross the
 // gateway, including those the boundary drops, into pcapng (or pcap) files
 // with each packet's organisation and verdict, bounded in time, packets and
-// bytes, and hands their SHA-256 to the audit log when they finish.
+// bytes. Each is recorded in the audit log before it starts and, with its
+// file's SHA-256, when it finishes; one the log cannot record is not taken,
+// or not handed over.
 package capture
 
 import (
