@@ -66,7 +66,7 @@ func parseSince(s string) (time.Duration, error) {
 type unusedReport struct {
 	Since           string               `json:"since"`  // the period, as asked
 	Cutoff          time.Time            `json:"cutoff"` // its start
-	CountersCreated time.Time            `json:"counters_created"`
+	CountersCreated time.Time            `json:"counters_created,omitzero"`
 	CountersReset   *agent.CountersReset `json:"counters_reset,omitempty"`
 	// Unused had no hit in the period, and were counted for all of it.
 	Unused []agent.RuleHit `json:"unused"`

@@ -14,7 +14,7 @@ import (
 type RuleHits struct {
 	// CountersCreated is when the counters began: they start at zero after
 	// a reboot or `palisade clean`. Zero when the agent cannot tell.
-	CountersCreated time.Time      `json:"counters_created"`
+	CountersCreated time.Time      `json:"counters_created,omitzero"`
 	CountersReset   *CountersReset `json:"counters_reset,omitempty"`
 	Rules           []RuleHit      `json:"rules"`
 }
